@@ -1,0 +1,113 @@
+//! The REST API under `/api/cms`, its OpenAPI description at `/api/openapi.json`, and the admin UI
+//! files served at `/`.
+
+pub mod customers;
+pub mod json;
+pub mod points;
+pub mod query;
+pub mod sessions;
+pub mod stations;
+pub mod tariffs;
+pub mod validate;
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::{ApiError, ErrorBody, Problem};
+use crate::{AppState, Config};
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "evcms API", description = "Charging stations, charging points, tariffs, customers with wallets, and charging sessions."),
+    components(schemas(ErrorBody, Problem)),
+    tags(
+        (name = "stations", description = "Charging stations: sites with an address, hours and contacts"),
+        (name = "points", description = "Charging points (chargers) of a station, with their connectors"),
+        (name = "tariffs", description = "Prices per kWh and tax"),
+        (name = "customers", description = "Customers and their prepaid wallets"),
+        (name = "sessions", description = "Charging sessions"),
+    )
+)]
+struct ApiDoc;
+
+/// The whole HTTP application: REST API, OpenAPI document, health check and admin UI.
+pub fn router(state: AppState, config: &Config) -> Router {
+    let (cms, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/cms", cms_routes())
+        .split_for_parts();
+    let openapi = Arc::new(openapi);
+    let static_files = ServeDir::new(&config.public_dir)
+        .append_index_html_on_directories(true)
+        .call_fallback_on_method_not_allowed(true)
+        .not_found_service(axum::handler::HandlerWithoutStateExt::into_service(
+            not_found,
+        ));
+    Router::new()
+        .merge(cms)
+        .route(
+            "/api/openapi.json",
+            get(move || async move { Json(openapi.clone()) }),
+        )
+        .route("/api/health", get(health))
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback_service(static_files)
+        .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(TraceLayer::new_for_http())
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal("a request handler panicked").into_response()
+        }))
+        .with_state(state)
+}
+
+fn cms_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .merge(stations::routes())
+        .merge(points::routes())
+        .merge(tariffs::routes())
+        .merge(customers::routes())
+        .merge(sessions::routes())
+}
+
+/// Whether the server and its database answer: for load balancers and monitors.
+async fn health(State(state): State<AppState>) -> Response {
+    match crate::db::ping(&state.db).await {
+        Ok(()) => Json(serde_json::json!({"status": "ok", "database": state.db.backend().name()}))
+            .into_response(),
+        Err(err) => {
+            tracing::warn!(%err, "health check: database unreachable");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "unavailable", "database": state.db.backend().name()})))
+                .into_response()
+        }
+    }
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("no such resource")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this resource does not accept that method",
+    )
+}
+
+/// A path segment that must be a record's numeric id; anything else names no record (404).
+pub fn record_id(segment: &str, what: &str) -> Result<i64, ApiError> {
+    segment
+        .parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::not_found(format!("no {what} {segment:?}")))
+}

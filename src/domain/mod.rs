@@ -1,0 +1,4 @@
+//! The domain's vocabulary and value types, shared by the REST API and (later) OCPP.
+
+pub mod enums;
+pub mod tariff;

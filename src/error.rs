@@ -1,0 +1,195 @@
+//! The one error type of the REST API, answered as
+//! `{"error": {"code", "message", "details": [{"field", "problem"}]}}` with the right status.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+/// One problem with one field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Problem {
+    /// Path of the field, e.g. `station_name` or `connectors[1].power`.
+    pub field: String,
+    /// What is wrong with it, e.g. `is required`.
+    pub problem: String,
+}
+
+impl Problem {
+    pub fn new(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code: `validation_failed`, `not_found`, `conflict`, ...
+    pub code: &'static str,
+    /// A sentence for people.
+    pub message: String,
+    /// Field-level problems; empty when the error is not about particular fields.
+    pub details: Vec<Problem>,
+}
+
+/// An error answer: status, code, message and field problems.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub message: String,
+    pub details: Vec<Problem>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            details: Vec::new(),
+        }
+    }
+
+    /// 422: the request is well-formed but some fields are not acceptable.
+    pub fn validation(details: Vec<Problem>) -> Self {
+        let message = match details.as_slice() {
+            [only] => format!("{} {}", only.field, only.problem),
+            _ => format!("{} fields are not valid", details.len()),
+        };
+        Self {
+            details,
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                message,
+            )
+        }
+    }
+
+    /// 422 about one field.
+    pub fn field(field: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self::validation(vec![Problem::new(field, problem)])
+    }
+
+    /// 400: the query string has parameters that cannot be read.
+    pub fn bad_query(details: Vec<Problem>) -> Self {
+        let message = details
+            .iter()
+            .map(|p| format!("{} {}", p.field, p.problem))
+            .collect::<Vec<_>>()
+            .join("; ");
+        Self {
+            details,
+            ..Self::new(StatusCode::BAD_REQUEST, "invalid_query", message)
+        }
+    }
+
+    pub fn not_found(what: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", what)
+    }
+
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, "conflict", message)
+    }
+
+    /// 500 for a failure that is ours, not the caller's: the cause goes to the log, not the answer.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            "the server could not complete the request",
+        )
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+                details: self.details,
+            },
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+impl From<sqlx::Error> for ApiError {
+    /// Constraint violations that a request can provoke are its fault (409/422); anything else is
+    /// ours (500). Call sites that know which constraint a request can hit map it first, with
+    /// [`ResultExt::on_unique`], to say which field clashed.
+    fn from(err: sqlx::Error) -> Self {
+        use sqlx::error::ErrorKind;
+        if let sqlx::Error::Database(db) = &err {
+            match db.kind() {
+                ErrorKind::UniqueViolation => {
+                    return Self::conflict("a record with the same unique value already exists");
+                }
+                ErrorKind::ForeignKeyViolation => {
+                    return Self::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "validation_failed",
+                        "a referenced record does not exist",
+                    );
+                }
+                ErrorKind::CheckViolation | ErrorKind::NotNullViolation => {
+                    return Self::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "validation_failed",
+                        "a value is not allowed",
+                    );
+                }
+                _ => {}
+            }
+        }
+        Self::internal(err)
+    }
+}
+
+/// Whether `err` is a unique violation on the constraint or column called `name`.
+/// PostgreSQL names the constraint (`uq_tariffs_tariff_id`); SQLite names the column in its message
+/// (`UNIQUE constraint failed: tariffs.tariff_id`), so a name that is part of both matches both.
+pub fn is_unique_violation(err: &sqlx::Error, name: &str) -> bool {
+    match err {
+        sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
+            db.constraint().is_some_and(|c| c.contains(name)) || db.message().contains(name)
+        }
+        _ => false,
+    }
+}
+
+/// Maps a database result's errors next to the query that can cause them.
+pub trait ResultExt<T> {
+    /// A unique violation on `name` becomes a 409 that names `field`.
+    fn on_unique(self, name: &str, field: &str, message: &str) -> Result<T, ApiError>;
+}
+
+impl<T> ResultExt<T> for Result<T, sqlx::Error> {
+    fn on_unique(self, name: &str, field: &str, message: &str) -> Result<T, ApiError> {
+        self.map_err(|err| {
+            if is_unique_violation(&err, name) {
+                ApiError {
+                    details: vec![Problem::new(field, "is already taken")],
+                    ..ApiError::conflict(message)
+                }
+            } else {
+                ApiError::from(err)
+            }
+        })
+    }
+}
+
+/// The result of every handler.
+pub type ApiResult<T> = Result<T, ApiError>;

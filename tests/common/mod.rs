@@ -1,0 +1,304 @@
+//! The harness of the integration tests: starts the real evcms on 127.0.0.1 with a random port
+//! against a fresh database, and talks to it over HTTP.
+//!
+//! Every behaviour test is an `async fn(Backend)` run on both databases by [`both_databases!`].
+//! PostgreSQL comes from `EVCMS_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`);
+//! each test gets a database of its own, dropped when the test ends. When PostgreSQL cannot be
+//! reached the PostgreSQL tests are skipped with a note, except under `CI=true`, where that is a
+//! failure.
+#![allow(dead_code)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use evcms::{App, Config, Db};
+use reqwest::StatusCode;
+use serde_json::Value;
+use sqlx::{AssertSqlSafe, Connection, PgConnection};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed `async fn(Backend)` as two tests, `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! both_databases {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name($crate::common::Backend::Sqlite).await } )+
+        }
+        mod postgres {
+            $( #[tokio::test(flavor = "multi_thread", worker_threads = 2)] async fn $name() { super::$name($crate::common::Backend::Postgres).await } )+
+        }
+    };
+}
+
+/// A running evcms and an HTTP client for it.
+pub struct TestApp {
+    pub base_url: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    _sqlite_dir: Option<tempfile::TempDir>,
+    postgres_db: Option<(String, String)>,
+}
+
+fn admin_postgres_url() -> String {
+    std::env::var("EVCMS_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+static NEXT_DB: AtomicU32 = AtomicU32::new(0);
+
+impl TestApp {
+    /// Starts evcms on a fresh database of `backend`; None when PostgreSQL is unreachable outside CI.
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        let mut sqlite_dir = None;
+        let mut postgres_db = None;
+        let database_url = match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!(
+                    "sqlite://{}?mode=rwc",
+                    dir.path().join("evcms.db").display()
+                );
+                sqlite_dir = Some(dir);
+                url
+            }
+            Backend::Postgres => {
+                let admin = admin_postgres_url();
+                let mut conn = match PgConnection::connect(&admin).await {
+                    Ok(conn) => conn,
+                    Err(err) if !in_ci() => {
+                        eprintln!("skipping a PostgreSQL test: cannot reach {admin}: {err}");
+                        return None;
+                    }
+                    Err(err) => panic!("CI=true and PostgreSQL at {admin} is unreachable: {err}"),
+                };
+                let name = format!(
+                    "evcms_test_{}_{}",
+                    std::process::id(),
+                    NEXT_DB.fetch_add(1, Ordering::Relaxed)
+                );
+                sqlx::query(AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+                sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                    .execute(&mut conn)
+                    .await
+                    .unwrap();
+                let base = admin
+                    .rsplit_once('/')
+                    .map(|(base, _)| base.to_owned())
+                    .unwrap_or(admin.clone());
+                postgres_db = Some((admin, name.clone()));
+                format!("{base}/{name}")
+            }
+        };
+        let mut config = Config::for_database(database_url);
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        config.public_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/public").into();
+        config.db_max_connections = 4;
+        let app = App::build(&config).await.expect("evcms starts");
+        let addr = app.local_addr().unwrap();
+        let db = app.db().clone();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(async move {
+            app.run(async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        Some(Self {
+            base_url: format!("http://{addr}"),
+            client: reqwest::Client::new(),
+            db,
+            shutdown: Some(tx),
+            server: Some(server),
+            _sqlite_dir: sqlite_dir,
+            postgres_db,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let response = request.send().await.expect("request is answered");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        (status, body)
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.client.get(self.url(path))).await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(self.client.post(self.url(path)).json(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: &Value) -> (StatusCode, Value) {
+        self.send(self.client.put(self.url(path)).json(body)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value) {
+        self.send(self.client.delete(self.url(path))).await
+    }
+
+    /// POST with a raw body and content type, for malformed input.
+    pub async fn post_raw(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: impl Into<reqwest::Body>,
+    ) -> (StatusCode, Value) {
+        self.send(
+            self.client
+                .post(self.url(path))
+                .header("content-type", content_type)
+                .body(body),
+        )
+        .await
+    }
+
+    /// POSTs `body` and asserts it was created (201), giving the created record.
+    pub async fn create(&self, path: &str, body: &Value) -> Value {
+        let (status, created) = self.post(path, body).await;
+        assert_eq!(status, StatusCode::CREATED, "POST {path} {body}: {created}");
+        created
+    }
+
+    /// A tariff with sensible defaults, overridden by `fields`.
+    pub async fn tariff(&self, fields: Value) -> Value {
+        let body = with(
+            json_object(serde_json::json!({
+                "tariff_id": unique("TRF"), "tariff_name": "Standard AC", "currency": "INR", "base_charges": 18.5, "tax": 18
+            })),
+            fields,
+        );
+        self.create("/api/cms/tariffs", &body).await
+    }
+
+    /// A station with sensible defaults, overridden by `fields`.
+    pub async fn station(&self, fields: Value) -> Value {
+        let body = with(
+            json_object(serde_json::json!({
+                "station_id": unique("STN"), "station_name": "Koramangala Hub", "organization": "massive_mobility",
+                "country": "India", "city": "Bengaluru", "status": "Active", "grid_phase": "Three Phase"
+            })),
+            fields,
+        );
+        self.create("/api/cms/stations", &body).await
+    }
+
+    /// A charging point with one connector at `station_id`, overridden by `fields`.
+    pub async fn point(&self, station_id: &str, fields: Value) -> Value {
+        let body = with(
+            json_object(serde_json::json!({
+                "charging_point_name": "Bay 1", "station_id": station_id, "charger_type": "AC", "phase": "Phase R",
+                "oem_list": "EVRE", "max_power": 7.4,
+                "connectors": [{"connector_id": "1", "connector_type": "type2", "power": 7.4}]
+            })),
+            fields,
+        );
+        self.create("/api/cms/points", &body).await
+    }
+
+    /// A customer with a unique phone number, overridden by `fields`.
+    pub async fn customer(&self, fields: Value) -> Value {
+        let phone = format!("+9198{:08}", NEXT_PHONE.fetch_add(1, Ordering::Relaxed));
+        let body = with(
+            json_object(serde_json::json!({ "customer_name": "Asha Rao", "phone": phone })),
+            fields,
+        );
+        self.create("/api/cms/customers", &body).await
+    }
+}
+
+static NEXT_PHONE: AtomicU32 = AtomicU32::new(10_000_000);
+static NEXT_CODE: AtomicU32 = AtomicU32::new(1);
+
+/// A code unique within this test run: `STN-7`.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", NEXT_CODE.fetch_add(1, Ordering::Relaxed))
+}
+
+fn json_object(value: Value) -> serde_json::Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => unreachable!("defaults are objects"),
+    }
+}
+
+/// `defaults` with the fields of `overrides` replaced (a `null` override removes the field).
+pub fn with(mut defaults: serde_json::Map<String, Value>, overrides: Value) -> Value {
+    if let Value::Object(fields) = overrides {
+        for (key, value) in fields {
+            if value.is_null() {
+                defaults.remove(&key);
+            } else {
+                defaults.insert(key, value);
+            }
+        }
+    }
+    Value::Object(defaults)
+}
+
+/// The `field`s named in a 4xx error body's details.
+pub fn problem_fields(body: &Value) -> Vec<String> {
+    body["error"]["details"]
+        .as_array()
+        .map(|d| {
+            d.iter()
+                .map(|p| p["field"].as_str().unwrap_or("").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+        if let Some((admin, name)) = self.postgres_db.take() {
+            // Drop runs outside async; a thread of its own may block on the clean-up.
+            let _ = std::thread::spawn(move || {
+                let runtime = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
+                runtime.block_on(async {
+                    if let Ok(mut conn) = PgConnection::connect(&admin).await {
+                        let _ = sqlx::query(AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                        )))
+                        .execute(&mut conn)
+                        .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
