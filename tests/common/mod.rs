@@ -162,6 +162,11 @@ impl TestApp {
         self.send(self.client.delete(self.url(path))).await
     }
 
+    /// A request with no body and any method.
+    pub async fn send_method(&self, method: reqwest::Method, path: &str) -> (StatusCode, Value) {
+        self.send(self.client.request(method, self.url(path))).await
+    }
+
     /// POST with a raw body and content type, for malformed input.
     pub async fn post_raw(
         &self,

@@ -1,0 +1,135 @@
+//! What every client meets first: the OpenAPI document, the health check, the UI, and the JSON
+//! answers for unknown routes and methods.
+
+mod common;
+
+use common::{Backend, TestApp};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+both_databases!(
+    health_reports_the_database,
+    unknown_routes_and_methods_answer_json_errors,
+    the_admin_ui_is_served_at_the_root
+);
+
+/// Every route of the roadmap, plus our extensions, must be in the OpenAPI document.
+const ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/cms/tariffs"),
+    ("post", "/api/cms/tariffs"),
+    ("get", "/api/cms/tariffs/{tariffId}"),
+    ("put", "/api/cms/tariffs/{tariffId}"),
+    ("delete", "/api/cms/tariffs/{tariffId}"),
+];
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route_and_resolves_every_reference() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (status, doc) = app.get("/api/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for (method, path) in ROUTES {
+        assert!(
+            doc["paths"][path][method].is_object(),
+            "{method} {path} is missing from the OpenAPI document"
+        );
+    }
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let responses = operation["responses"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{method} {path} has no responses"));
+            assert!(
+                responses.keys().any(|code| code.starts_with('2')),
+                "{method} {path} documents no success answer"
+            );
+            if method != "get" || path.contains('{') {
+                assert!(
+                    responses.keys().any(|code| code.starts_with('4')),
+                    "{method} {path} documents no error answer"
+                );
+            }
+        }
+    }
+    let mut refs = Vec::new();
+    collect_refs(&doc, &mut refs);
+    assert!(!refs.is_empty());
+    for reference in refs {
+        let pointer = reference
+            .strip_prefix('#')
+            .unwrap_or_else(|| panic!("external reference {reference}"));
+        assert!(
+            doc.pointer(pointer).is_some(),
+            "{reference} does not resolve"
+        );
+    }
+}
+
+fn collect_refs(value: &Value, refs: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            if let Some(Value::String(r)) = map.get("$ref") {
+                refs.push(r.clone());
+            }
+            map.values().for_each(|v| collect_refs(v, refs));
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, refs)),
+        _ => {}
+    }
+}
+
+async fn health_reports_the_database(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (status, body) = app.get("/api/health").await;
+    assert_eq!(status, StatusCode::OK);
+    let expected = match backend {
+        Backend::Sqlite => "sqlite",
+        Backend::Postgres => "postgres",
+    };
+    assert_eq!(
+        body,
+        serde_json::json!({"status": "ok", "database": expected})
+    );
+}
+
+async fn unknown_routes_and_methods_answer_json_errors(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (status, body) = app.get("/api/cms/nothing-here").await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (status, body) = app
+        .post("/api/cms/nothing-here", &serde_json::json!({}))
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (status, body) = app
+        .send_method(reqwest::Method::PATCH, "/api/cms/tariffs")
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::METHOD_NOT_ALLOWED, Some("method_not_allowed"))
+    );
+}
+
+async fn the_admin_ui_is_served_at_the_root(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let response = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(response.text().await.unwrap().contains("evcms"));
+}
