@@ -15,6 +15,7 @@ both_databases!(
 
 /// Every route of the roadmap, plus our extensions, must be in the OpenAPI document.
 const ROUTES: &[(&str, &str)] = &[
+    ("get", "/api/cms/organizations"),
     ("get", "/api/cms/tariffs"),
     ("post", "/api/cms/tariffs"),
     ("get", "/api/cms/tariffs/{tariffId}"),
@@ -76,6 +77,21 @@ fn collect_refs(value: &Value, refs: &mut Vec<String>) {
         Value::Array(items) => items.iter().for_each(|v| collect_refs(v, refs)),
         _ => {}
     }
+}
+
+async fn organizations_of_the_roadmap_are_there(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (status, body) = app.get("/api/cms/organizations").await;
+    assert_eq!(status, StatusCode::OK);
+    let codes: Vec<_> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["1c_ev_charging", "massive_mobility"]);
 }
 
 async fn health_reports_the_database(backend: Backend) {

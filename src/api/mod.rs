@@ -3,6 +3,7 @@
 
 pub mod customers;
 pub mod json;
+pub mod organizations;
 pub mod points;
 pub mod query;
 pub mod sessions;
@@ -31,6 +32,7 @@ use crate::{AppState, Config};
     info(title = "evcms API", description = "Charging stations, charging points, tariffs, customers with wallets, and charging sessions."),
     components(schemas(ErrorBody, Problem)),
     tags(
+        (name = "organizations", description = "Operators that own stations"),
         (name = "stations", description = "Charging stations: sites with an address, hours and contacts"),
         (name = "points", description = "Charging points (chargers) of a station, with their connectors"),
         (name = "tariffs", description = "Prices per kWh and tax"),
@@ -71,6 +73,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
 
 fn cms_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .merge(organizations::routes())
         .merge(stations::routes())
         .merge(points::routes())
         .merge(tariffs::routes())

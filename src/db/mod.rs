@@ -10,6 +10,7 @@
 
 pub mod customers;
 pub mod filter;
+pub mod organizations;
 pub mod points;
 pub mod sessions;
 pub mod stations;

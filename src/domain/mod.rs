@@ -1,4 +1,5 @@
 //! The domain's vocabulary and value types, shared by the REST API and (later) OCPP.
 
 pub mod enums;
+pub mod organization;
 pub mod tariff;
