@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use serde_json::Value;
 
 both_databases!(
+    organizations_of_the_roadmap_are_there,
     health_reports_the_database,
     unknown_routes_and_methods_answer_json_errors,
     the_admin_ui_is_served_at_the_root
