@@ -191,5 +191,60 @@ impl<T> ResultExt<T> for Result<T, sqlx::Error> {
     }
 }
 
+/// OpenAPI answer sets shared by the routes, so none forgets an error it can give.
+pub mod docs {
+    use super::ErrorBody;
+
+    /// What a list (GET with a query string) can answer besides 200.
+    #[derive(utoipa::IntoResponses)]
+    pub enum ListErrors {
+        /// A query parameter cannot be read; `details` names each.
+        #[response(status = 400)]
+        BadQuery(ErrorBody),
+    }
+
+    /// What reading one record can answer besides 200.
+    #[derive(utoipa::IntoResponses)]
+    pub enum ReadErrors {
+        /// No such record, or it was deleted.
+        #[response(status = 404)]
+        NotFound(ErrorBody),
+    }
+
+    /// What a request with a JSON body can answer besides success.
+    #[derive(utoipa::IntoResponses)]
+    pub enum WriteErrors {
+        /// The body is not valid JSON (`malformed_json`).
+        #[response(status = 400)]
+        Malformed(ErrorBody),
+        /// A referenced or addressed record does not exist, or was deleted.
+        #[response(status = 404)]
+        NotFound(ErrorBody),
+        /// A unique value is taken, or the change conflicts with related records.
+        #[response(status = 409)]
+        Conflict(ErrorBody),
+        /// The body is larger than the server accepts.
+        #[response(status = 413)]
+        TooLarge(ErrorBody),
+        /// The body is not sent as `application/json`.
+        #[response(status = 415)]
+        NotJson(ErrorBody),
+        /// Fields are missing or invalid; `details` names every one.
+        #[response(status = 422)]
+        Invalid(ErrorBody),
+    }
+
+    /// What a delete can answer besides 204.
+    #[derive(utoipa::IntoResponses)]
+    pub enum DeleteErrors {
+        /// No such record, or it was already deleted.
+        #[response(status = 404)]
+        NotFound(ErrorBody),
+        /// Other live records depend on this one.
+        #[response(status = 409)]
+        Conflict(ErrorBody),
+    }
+}
+
 /// The result of every handler.
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -47,7 +47,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
     let (cms, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/cms", cms_routes())
         .split_for_parts();
-    let openapi = Arc::new(openapi);
+    let openapi = Arc::new(openapi_document(&openapi));
     let static_files = ServeDir::new(&config.public_dir)
         .append_index_html_on_directories(true)
         .call_fallback_on_method_not_allowed(true)
@@ -69,6 +69,51 @@ pub fn router(state: AppState, config: &Config) -> Router {
             ApiError::internal("a request handler panicked").into_response()
         }))
         .with_state(state)
+}
+
+/// The OpenAPI document as served. An update (PUT) takes any subset of the fields its create
+/// takes, so each PUT body that names an `<X>Input` schema is pointed at an `<X>Changes` copy with
+/// nothing required: derived here, once, rather than kept by hand beside every input type.
+fn openapi_document(openapi: &utoipa::openapi::OpenApi) -> serde_json::Value {
+    let mut doc = serde_json::to_value(openapi).unwrap_or_default();
+    let mut partial = std::collections::BTreeMap::new();
+    if let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) {
+        for operation in paths.values_mut().filter_map(|item| item.get_mut("put")) {
+            let Some(schema_ref) =
+                operation.pointer_mut("/requestBody/content/application~1json/schema/$ref")
+            else {
+                continue;
+            };
+            let Some(name) = schema_ref
+                .as_str()
+                .and_then(|r| r.strip_prefix("#/components/schemas/"))
+                .map(str::to_owned)
+            else {
+                continue;
+            };
+            let changes = format!("{}Changes", name.strip_suffix("Input").unwrap_or(&name));
+            *schema_ref = serde_json::Value::String(format!("#/components/schemas/{changes}"));
+            partial.insert(changes, name);
+        }
+    }
+    if let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(|s| s.as_object_mut())
+    {
+        for (changes, name) in partial {
+            if let Some(mut schema) = schemas.get(&name).cloned() {
+                if let Some(fields) = schema.as_object_mut() {
+                    fields.remove("required");
+                    fields.insert(
+                        "description".into(),
+                        format!("Any of the fields of {name}: those sent replace the stored ones, null clears an optional one.").into(),
+                    );
+                }
+                schemas.insert(changes, schema);
+            }
+        }
+    }
+    doc
 }
 
 fn cms_routes() -> OpenApiRouter<AppState> {

@@ -15,7 +15,8 @@ use crate::AppState;
 use crate::db::{self, filter::Sort};
 use crate::domain::enums::{Currency, TariffStatus};
 use crate::domain::tariff::{Tariff, TariffFields};
-use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt};
+use crate::error::docs::{DeleteErrors, ListErrors, ReadErrors, WriteErrors};
+use crate::error::{ApiError, ApiResult, ResultExt};
 use crate::fixed::{Money, Percent};
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -29,24 +30,24 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct TariffInput {
     /// Required; letters, digits and `-_.:`, unique among live tariffs. Cannot be changed.
-    #[schema(value_type = Option<String>, example = "TRF-STD-INR")]
+    #[schema(value_type = String, example = "TRF-STD-INR", min_length = 1, max_length = 255, pattern = "^[A-Za-z0-9._:-]+$")]
     pub tariff_id: In<String>,
     /// Required.
-    #[schema(value_type = Option<String>, example = "Standard AC")]
+    #[schema(value_type = String, example = "Standard AC", min_length = 1, max_length = 255, pattern = "\\S")]
     pub tariff_name: In<String>,
     /// Required.
-    #[schema(value_type = Option<Currency>)]
+    #[schema(value_type = Currency)]
     pub currency: In<String>,
     /// Required: price per kWh before tax, at least 0, two decimals at most.
-    #[schema(value_type = Option<f64>, example = 18.5)]
+    #[schema(value_type = f64, example = 18.5, minimum = 0, exclusive_maximum = 100000000, multiple_of = 0.01)]
     pub base_charges: In<Money>,
     /// Required: percent, 0 to 100, two decimals at most.
-    #[schema(value_type = Option<f64>, example = 18.0)]
+    #[schema(value_type = f64, example = 18.0, minimum = 0, maximum = 100, multiple_of = 0.01)]
     pub tax: In<Percent>,
     /// `Active` (default) or `Inactive`; only active tariffs can be assigned to points.
     #[schema(value_type = Option<TariffStatus>)]
     pub status: In<String>,
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub created_by: In<String>,
 }
 
@@ -93,20 +94,26 @@ impl TariffInput {
 #[into_params(parameter_in = Query)]
 pub struct TariffListQuery {
     /// Page number, from 1 (default 1).
+    #[param(value_type = Option<u32>, minimum = 1)]
     page: Option<String>,
-    /// Tariffs per page, 1 to 100 (default 20; larger values are capped at 100).
+    /// Tariffs per page, from 1 (default 20; values above 100 are capped at 100).
+    #[param(value_type = Option<u32>, minimum = 1)]
     limit: Option<String>,
     /// `created_at` (default `-created_at`), `tariff_name`, `tariff_id`, `base_charges`; `-` for descending.
+    #[param(pattern = "^-?(created_at|tariff_name|tariff_id|base_charges)$")]
     sort: Option<String>,
-    /// `Active` or `Inactive`.
+    #[param(value_type = Option<TariffStatus>)]
     status: Option<String>,
-    /// `INR` or `USD`.
+    #[param(value_type = Option<Currency>)]
     currency: Option<String>,
     /// Case-insensitive text in the name or code.
+    #[param(max_length = 255)]
     search: Option<String>,
     /// Created on or after this date (YYYY-MM-DD) or time (RFC 3339).
+    #[param(format = Date)]
     created_from: Option<String>,
     /// Created on or before this date or time.
+    #[param(format = Date)]
     created_to: Option<String>,
 }
 
@@ -119,7 +126,7 @@ const SORTS: &[(&str, &str)] = &[
 
 /// List live tariffs.
 #[utoipa::path(get, path = "/tariffs", tag = "tariffs", params(TariffListQuery),
-    responses((status = 200, body = Page<Tariff>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Page<Tariff>), ListErrors))]
 async fn list_tariffs(
     State(state): State<AppState>,
     ListQuery(q): ListQuery<TariffListQuery>,
@@ -147,7 +154,7 @@ async fn list_tariffs(
 /// One live tariff, by its `tariff_id`.
 #[utoipa::path(get, path = "/tariffs/{tariffId}", tag = "tariffs",
     params(("tariffId" = String, Path, description = "The tariff's `tariff_id`")),
-    responses((status = 200, body = Tariff), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Tariff), ReadErrors))]
 async fn get_tariff(
     State(state): State<AppState>,
     Path(tariff_id): Path<String>,
@@ -165,8 +172,7 @@ const TARIFF_ID_TAKEN: &str = "a live tariff already has this tariff_id";
 
 /// Create a tariff.
 #[utoipa::path(post, path = "/tariffs", tag = "tariffs", request_body = TariffInput,
-    responses((status = 201, body = Tariff), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Tariff), WriteErrors))]
 async fn create_tariff(
     State(state): State<AppState>,
     JsonObject(body): JsonObject,
@@ -184,8 +190,7 @@ async fn create_tariff(
 /// Running sessions keep the price they started with.
 #[utoipa::path(put, path = "/tariffs/{tariffId}", tag = "tariffs", request_body = TariffInput,
     params(("tariffId" = String, Path, description = "The tariff's `tariff_id`")),
-    responses((status = 200, body = Tariff), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Tariff), WriteErrors))]
 async fn update_tariff(
     State(state): State<AppState>,
     Path(tariff_id): Path<String>,
@@ -221,7 +226,7 @@ async fn update_tariff(
 /// tariff first, so no point is left pricing with a deleted tariff.
 #[utoipa::path(delete, path = "/tariffs/{tariffId}", tag = "tariffs",
     params(("tariffId" = String, Path, description = "The tariff's `tariff_id`")),
-    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204, description = "Deleted"), DeleteErrors))]
 async fn delete_tariff(
     State(state): State<AppState>,
     Path(tariff_id): Path<String>,

@@ -6,7 +6,7 @@
 macro_rules! string_enum {
     ($(#[$meta:meta])* $vis:vis enum $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
         $vis enum $name {
             $( #[serde(rename = $text)] $variant ),+
         }
@@ -28,6 +28,22 @@ macro_rules! string_enum {
                         Self::ALL.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(", ")
                     )),
                 }
+            }
+        }
+
+        // Written by hand: utoipa's derive does not see serde renames that come through a macro.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                utoipa::openapi::schema::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::SchemaType::new(utoipa::openapi::schema::Type::String))
+                    .enum_values(Some([$($text),+]))
+                    .into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {
+            fn name() -> std::borrow::Cow<'static, str> {
+                std::borrow::Cow::Borrowed(stringify!($name))
             }
         }
 
@@ -123,6 +139,15 @@ mod tests {
         assert_eq!(
             serde_json::from_str::<ConnectorType>("\"ac_socket\"").unwrap(),
             ConnectorType::AcSocket
+        );
+    }
+
+    #[test]
+    fn the_openapi_schema_lists_the_roadmap_strings() {
+        let schema = serde_json::to_value(<GridPhase as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(
+            schema["enum"],
+            serde_json::json!(["Single Phase", "Three Phase"])
         );
     }
 
