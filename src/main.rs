@@ -30,11 +30,10 @@ async fn main() -> ExitCode {
 
 async fn serve(config: &evcms::Config) -> Result<(), String> {
     let app = App::build(config).await.map_err(|e| e.to_string())?;
+    let shutdown = shutdown_signal();
     let addr = app.local_addr().map_err(|e| e.to_string())?;
     tracing::info!(%addr, backend = ?app.db().backend(), "evcms is listening: admin UI at http://{addr}/, REST API under /api/cms, OCPP at ws://{addr}/ocpp/{{chargePointId}}");
-    app.run(shutdown_signal())
-        .await
-        .map_err(|e| e.to_string())?;
+    app.run(shutdown).await.map_err(|e| e.to_string())?;
     tracing::info!("evcms stopped");
     Ok(())
 }
@@ -48,27 +47,41 @@ fn init_logging(filter: &str, format: LogFormat) {
     }
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    let ctrl_c = async {
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed now, before the server says it is
+/// listening, so a signal sent right after start-up still stops it gracefully.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    let mut signals = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::interrupt()).ok(),
+            signal(SignalKind::terminate()).ok(),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            let interrupt = async {
+                match signals.0.as_mut() {
+                    Some(s) => drop(s.recv().await),
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let terminate = async {
+                match signals.1.as_mut() {
+                    Some(s) => drop(s.recv().await),
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = interrupt => {},
+                _ = terminate => {},
+            }
+        }
+        #[cfg(not(unix))]
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = terminate => {},
+        tracing::info!("shutting down: finishing requests in flight");
     }
-    tracing::info!("shutting down: finishing requests in flight");
 }
