@@ -1,4 +1,6 @@
 //! The domain's vocabulary and value types, shared by the REST API and (later) OCPP.
 
 pub mod enums;
+pub mod point;
+pub mod station;
 pub mod tariff;
