@@ -129,6 +129,25 @@ impl Where {
         self
     }
 
+    /// Adds `column IN (values...)`; an empty list matches nothing.
+    pub fn one_of<V: Into<Arg>>(
+        &mut self,
+        column: &str,
+        values: impl IntoIterator<Item = V>,
+    ) -> &mut Self {
+        let placeholders = values
+            .into_iter()
+            .map(|v| self.placeholder(v.into()))
+            .collect::<Vec<_>>();
+        if placeholders.is_empty() {
+            self.conditions.push("FALSE".to_owned());
+        } else {
+            self.conditions
+                .push(format!("{column} IN ({})", placeholders.join(", ")));
+        }
+        self
+    }
+
     fn sql(&self) -> String {
         if self.conditions.is_empty() {
             "TRUE".to_owned()
@@ -223,6 +242,30 @@ where
         let rows = bind_args!(sqlx::query_as::<_, T>(AssertSqlSafe(rows_sql.clone())), args.clone()).bind(limit).bind(offset).fetch_all(pool).await?;
         let total: i64 = bind_args!(sqlx::query_scalar(AssertSqlSafe(count_sql.clone())), args).fetch_one(pool).await?;
         Ok(PageOf { rows, total })
+    })
+}
+
+/// Runs `SELECT {select} FROM {from} WHERE {filter} ORDER BY {sort}` for every matching row, for
+/// loading the children of a page of rows in one query.
+pub async fn all<T>(
+    db: &Db,
+    select: &str,
+    from: &str,
+    filter: &Where,
+    sort: &Sort,
+) -> Result<Vec<T>, sqlx::Error>
+where
+    T: for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + Send + Unpin,
+{
+    let sql = format!(
+        "SELECT {select} FROM {from} WHERE {} ORDER BY {}",
+        filter.sql(),
+        sort.sql()
+    );
+    let args = filter.args.clone();
+    // Audited as in `list`: constant fragments, whitelisted columns and numbered placeholders.
+    crate::on_read!(db, pool => {
+        bind_args!(sqlx::query_as::<_, T>(AssertSqlSafe(sql.clone())), args.clone()).fetch_all(pool).await
     })
 }
 

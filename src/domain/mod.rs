@@ -2,4 +2,6 @@
 
 pub mod enums;
 pub mod organization;
+pub mod point;
+pub mod station;
 pub mod tariff;
