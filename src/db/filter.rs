@@ -129,6 +129,25 @@ impl Where {
         self
     }
 
+    /// Adds a case-insensitive substring match of any `(column, term)` pair, for a search whose
+    /// term is read differently per column (a phone number also by its digits alone).
+    pub fn search_each(&mut self, pairs: &[(&str, &str)]) -> &mut Self {
+        if pairs.is_empty() {
+            return self;
+        }
+        let any = pairs
+            .iter()
+            .map(|(column, term)| {
+                let pattern = format!("%{}%", escape_like(&term.to_lowercase()));
+                let p = self.placeholder(Arg::Text(pattern));
+                format!("LOWER(COALESCE({column}, '')) LIKE {p} ESCAPE '\\'")
+            })
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        self.conditions.push(format!("({any})"));
+        self
+    }
+
     fn sql(&self) -> String {
         if self.conditions.is_empty() {
             "TRUE".to_owned()

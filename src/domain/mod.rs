@@ -1,4 +1,6 @@
 //! The domain's vocabulary and value types, shared by the REST API and (later) OCPP.
 
+pub mod customer;
 pub mod enums;
+pub mod session;
 pub mod tariff;
