@@ -32,9 +32,13 @@ pub async fn list(
     let mut w = Where::new(&["deleted = FALSE"]);
     if let Some(term) = f.search.as_deref() {
         let mut terms = vec![("customer_name", term), ("phone", term), ("email", term)];
-        // `98765 43210` or `(987) 654-3210` finds the phone stored as `+919876543210`.
+        // A term written like a phone number (`98765 43210`, `(987) 654-3210`) also finds the
+        // phone stored as `+919876543210` by its digits alone.
+        let phone_like = term
+            .chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')' | '+'));
         let digits: String = term.chars().filter(char::is_ascii_digit).collect();
-        if !digits.is_empty() && digits != term {
+        if phone_like && !digits.is_empty() && digits != term {
             terms.push(("phone", &digits));
         }
         w.search_each(&terms);
