@@ -39,6 +39,7 @@ pub struct CustomerInput {
     /// dropped. Unique among live customers.
     #[schema(value_type = Option<String>, example = "+91 98765 43210")]
     pub phone: In<String>,
+    /// An e-mail address such as `name@example.com`, at most 255 characters.
     #[schema(value_type = Option<String>, example = "asha@example.com")]
     pub email: In<String>,
     /// At most 255 characters.
