@@ -1,9 +1,376 @@
-//! `/api/cms/customers` (being built).
+//! `/api/cms/customers`: customers and their prepaid wallets.
 
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use super::json::{JsonObject, from_value, merge};
+use super::query::{ListQuery, Page, QueryReader, range_end, range_start};
+use super::record_id;
+use super::validate::{In, choice, email, given, given_opt, phone, positive, required, text};
 use crate::AppState;
+use crate::db::wallet::{LedgerEntry, WalletRefusal};
+use crate::db::{self, filter::Sort};
+use crate::domain::customer::{Customer, CustomerFields, WalletTransaction};
+use crate::domain::enums::WalletTransactionType;
+use crate::error::{ApiError, ApiResult, ErrorBody, Problem, ResultExt};
+use crate::fixed::Money;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
+        .routes(routes!(list_customers, create_customer))
+        .routes(routes!(get_customer, update_customer, delete_customer))
+        .routes(routes!(list_wallet_transactions, create_wallet_transaction))
+}
+
+/// A customer's fields as sent by a client. On update, the fields sent replace the stored ones.
+/// The wallet balance is not among them: it changes only through wallet transactions.
+#[derive(Debug, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CustomerInput {
+    /// Required, at most 255 characters.
+    #[schema(value_type = Option<String>, example = "Asha Rao")]
+    pub customer_name: In<String>,
+    /// Required: 7 to 15 digits, optionally after `+`; spaces, dashes, dots and brackets are
+    /// dropped. Unique among live customers.
+    #[schema(value_type = Option<String>, example = "+91 98765 43210")]
+    pub phone: In<String>,
+    /// An e-mail address such as `name@example.com`, at most 255 characters.
+    #[schema(value_type = Option<String>, example = "asha@example.com")]
+    pub email: In<String>,
+    /// At most 255 characters.
+    #[schema(value_type = Option<String>, example = "Tata Nexon EV")]
+    pub default_vehicle: In<String>,
+}
+
+impl From<&Customer> for CustomerInput {
+    fn from(c: &Customer) -> Self {
+        Self {
+            customer_name: given(c.customer_name.clone()),
+            phone: given(c.phone.clone()),
+            email: given_opt(c.email.clone()),
+            default_vehicle: given_opt(c.default_vehicle.clone()),
+        }
+    }
+}
+
+impl CustomerInput {
+    fn validate(self) -> ApiResult<CustomerFields> {
+        let (customer_name, phone, email, default_vehicle) = crate::validate!(
+            customer_name = required(text(self.customer_name, 255)),
+            phone = required(phone(self.phone)),
+            email = email(self.email),
+            default_vehicle = text(self.default_vehicle, 255),
+        )?;
+        Ok(CustomerFields {
+            customer_name,
+            phone,
+            email,
+            default_vehicle,
+        })
+    }
+}
+
+/// Filters and paging of the customer list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct CustomerListQuery {
+    /// Page number, from 1 (default 1).
+    page: Option<String>,
+    /// Customers per page, 1 to 100 (default 20; larger values are capped at 100).
+    limit: Option<String>,
+    /// `created_at` (default `-created_at`), `customer_name`, `wallet_balance`; `-` for descending.
+    sort: Option<String>,
+    /// Case-insensitive text in the name, phone or e-mail; a phone number may be written with
+    /// spaces or dashes.
+    search: Option<String>,
+    /// Created on or after this date (YYYY-MM-DD) or time (RFC 3339).
+    created_from: Option<String>,
+    /// Created on or before this date or time.
+    created_to: Option<String>,
+}
+
+const SORTS: &[(&str, &str)] = &[
+    ("created_at", "created_at"),
+    ("customer_name", "customer_name"),
+    ("wallet_balance", "wallet_balance"),
+];
+
+/// List live customers.
+#[utoipa::path(get, path = "/customers", tag = "customers", params(CustomerListQuery),
+    responses((status = 200, body = Page<Customer>), (status = 400, body = ErrorBody)))]
+async fn list_customers(
+    State(state): State<AppState>,
+    ListQuery(q): ListQuery<CustomerListQuery>,
+) -> ApiResult<Json<Page<Customer>>> {
+    let mut r = QueryReader::default();
+    let filter = db::customers::CustomerFilter {
+        search: r.text("search", q.search.as_deref()),
+        created_from: r.parse("created_from", q.created_from.as_deref(), range_start),
+        created_to: r.parse("created_to", q.created_to.as_deref(), range_end),
+    };
+    let page = r.page(q.page.as_deref(), q.limit.as_deref());
+    let sort = r.sort(
+        q.sort.as_deref(),
+        SORTS,
+        Sort::new("created_at", true, "id"),
+        "id",
+    );
+    r.finish()?;
+    let result = db::customers::list(&state.db, &filter, &sort, page).await?;
+    Ok(Json(Page::new(result, page, |c| c)))
+}
+
+/// One live customer, by id.
+#[utoipa::path(get, path = "/customers/{customerId}", tag = "customers",
+    params(("customerId" = i64, Path, description = "The customer's id")),
+    responses((status = 200, body = Customer), (status = 404, body = ErrorBody)))]
+async fn get_customer(
+    State(state): State<AppState>,
+    Path(customer_id): Path<String>,
+) -> ApiResult<Json<Customer>> {
+    Ok(Json(find(&state, &customer_id).await?))
+}
+
+async fn find(state: &AppState, segment: &str) -> ApiResult<Customer> {
+    let id = record_id(segment, "customer")?;
+    db::customers::find(&state.db, id)
+        .await?
+        .ok_or_else(|| no_customer(segment))
+}
+
+fn no_customer(segment: &str) -> ApiError {
+    ApiError::not_found(format!("no customer {segment:?}"))
+}
+
+/// Matches the live-phone index in both databases' errors (`uq_customers_phone`, `customers.phone`).
+const PHONE_INDEX: &str = "phone";
+const PHONE_TAKEN: &str = "a live customer already has this phone number";
+
+/// Create a customer, with an empty wallet.
+#[utoipa::path(post, path = "/customers", tag = "customers", request_body = CustomerInput,
+    responses((status = 201, body = Customer), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create_customer(
+    State(state): State<AppState>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<(StatusCode, Json<Customer>)> {
+    let fields = from_value::<CustomerInput>(body.into())?.validate()?;
+    let mut tx = state.db.begin().await?;
+    let customer = db::customers::insert(&mut tx, &fields, db::now())
+        .await
+        .on_unique(PHONE_INDEX, "phone", PHONE_TAKEN)?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(customer)))
+}
+
+/// Update a customer: the fields sent replace the stored ones (`null` clears an optional field).
+#[utoipa::path(put, path = "/customers/{customerId}", tag = "customers", request_body = CustomerInput,
+    params(("customerId" = i64, Path, description = "The customer's id")),
+    responses((status = 200, body = Customer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn update_customer(
+    State(state): State<AppState>,
+    Path(customer_id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<Json<Customer>> {
+    let current = find(&state, &customer_id).await?;
+    let merged = merge(
+        serde_json::to_value(CustomerInput::from(&current)).map_err(ApiError::internal)?,
+        body,
+    );
+    let fields = from_value::<CustomerInput>(merged)?.validate()?;
+    let mut tx = state.db.begin().await?;
+    let customer = db::customers::update(&mut tx, current.id, &fields, db::now())
+        .await
+        .on_unique(PHONE_INDEX, "phone", PHONE_TAKEN)?
+        .ok_or_else(|| no_customer(&customer_id))?;
+    tx.commit().await?;
+    Ok(Json(customer))
+}
+
+/// Soft-delete a customer; the phone number may then be given to a new customer. Refused (409)
+/// while the customer has an active charging session. The wallet and its ledger are kept.
+#[utoipa::path(delete, path = "/customers/{customerId}", tag = "customers",
+    params(("customerId" = i64, Path, description = "The customer's id")),
+    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+async fn delete_customer(
+    State(state): State<AppState>,
+    Path(customer_id): Path<String>,
+) -> ApiResult<StatusCode> {
+    let id = record_id(&customer_id, "customer")?;
+    let mut tx = state.db.begin().await?;
+    if !db::customers::lock(&mut tx, id).await? {
+        return Err(no_customer(&customer_id));
+    }
+    match db::customers::active_sessions(&mut tx, id).await? {
+        0 => {}
+        n => {
+            return Err(ApiError::conflict(format!(
+                "the customer has {n} active charging session(s) and cannot be deleted until they end"
+            )));
+        }
+    }
+    db::customers::soft_delete(&mut tx, id, db::now()).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Filters and paging of a wallet's ledger.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct LedgerListQuery {
+    /// Page number, from 1 (default 1).
+    page: Option<String>,
+    /// Entries per page, 1 to 100 (default 20; larger values are capped at 100).
+    limit: Option<String>,
+    /// `created_at` (default `-created_at`) or `amount`; `-` for descending.
+    sort: Option<String>,
+    /// `Credit` or `Debit`.
+    transaction_type: Option<String>,
+    /// Made on or after this date (YYYY-MM-DD) or time (RFC 3339).
+    created_from: Option<String>,
+    /// Made on or before this date or time.
+    created_to: Option<String>,
+}
+
+const LEDGER_SORTS: &[(&str, &str)] = &[("created_at", "created_at"), ("amount", "amount")];
+
+/// A live customer's wallet ledger, each entry with the balance after it.
+#[utoipa::path(get, path = "/customers/{customerId}/wallet-transactions", tag = "customers",
+    params(("customerId" = i64, Path, description = "The customer's id"), LedgerListQuery),
+    responses((status = 200, body = Page<WalletTransaction>), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
+async fn list_wallet_transactions(
+    State(state): State<AppState>,
+    Path(customer_id): Path<String>,
+    ListQuery(q): ListQuery<LedgerListQuery>,
+) -> ApiResult<Json<Page<WalletTransaction>>> {
+    let mut r = QueryReader::default();
+    let filter = db::wallet::LedgerFilter {
+        transaction_type: r.parse(
+            "transaction_type",
+            q.transaction_type.as_deref(),
+            WalletTransactionType::parse,
+        ),
+        created_from: r.parse("created_from", q.created_from.as_deref(), range_start),
+        created_to: r.parse("created_to", q.created_to.as_deref(), range_end),
+    };
+    let page = r.page(q.page.as_deref(), q.limit.as_deref());
+    let sort = r.sort(
+        q.sort.as_deref(),
+        LEDGER_SORTS,
+        Sort::new("created_at", true, "id"),
+        "id",
+    );
+    r.finish()?;
+    let customer = find(&state, &customer_id).await?;
+    let result = db::wallet::list(&state.db, customer.id, &filter, &sort, page).await?;
+    Ok(Json(Page::new(result, page, |t| t)))
+}
+
+/// An operator's credit (a top-up) or manual debit of a wallet.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WalletTransactionInput {
+    /// Required: `Credit` or `Debit`.
+    #[schema(value_type = Option<WalletTransactionType>)]
+    pub transaction_type: In<String>,
+    /// Required: greater than 0 and less than 100000000, two decimals at most.
+    #[schema(value_type = Option<f64>, example = 500.0)]
+    pub amount: In<Money>,
+    /// At most 1000 characters.
+    #[schema(value_type = Option<String>, example = "Top-up at the counter")]
+    pub description: In<String>,
+    /// The payment this entry is for, at most 255 characters; a wallet takes each reference once
+    /// per direction.
+    #[schema(value_type = Option<String>, example = "PAY-20261101-0042")]
+    pub reference_id: In<String>,
+}
+
+impl WalletTransactionInput {
+    fn validate(self) -> ApiResult<LedgerEntry> {
+        let (transaction_type, amount, description, reference_id) = crate::validate!(
+            transaction_type =
+                required(choice(self.transaction_type, WalletTransactionType::parse)),
+            amount = required(positive(self.amount, 100_000_000)),
+            description = text(self.description, 1000),
+            reference_id = text(self.reference_id, 255),
+        )?;
+        Ok(LedgerEntry {
+            transaction_type,
+            amount,
+            // A manual debit never takes the wallet below zero.
+            floor: Money::ZERO,
+            description,
+            reference_id,
+        })
+    }
+}
+
+const REFERENCE_USED: &str = "this reference was already applied to the wallet";
+
+fn reference_used() -> ApiError {
+    ApiError {
+        details: vec![Problem::new("reference_id", "is already taken")],
+        ..ApiError::conflict(REFERENCE_USED)
+    }
+}
+
+/// Credit or debit a live customer's wallet. A debit may not take the balance below zero (409
+/// `insufficient_balance`); a reference is applied once (409 naming `reference_id`).
+#[utoipa::path(post, path = "/customers/{customerId}/wallet-transactions", tag = "customers",
+    request_body = WalletTransactionInput,
+    params(("customerId" = i64, Path, description = "The customer's id")),
+    responses((status = 201, body = WalletTransaction), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
+        (status = 422, body = ErrorBody)))]
+async fn create_wallet_transaction(
+    State(state): State<AppState>,
+    Path(customer_id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> ApiResult<(StatusCode, Json<WalletTransaction>)> {
+    let id = record_id(&customer_id, "customer")?;
+    let entry = from_value::<WalletTransactionInput>(body.into())?.validate()?;
+    let mut tx = state.db.begin().await?;
+    let applied = db::wallet::apply(&mut tx, id, &entry, db::now())
+        .await
+        .map_err(|err| {
+            if db::wallet::is_duplicate_reference(&err) {
+                reference_used()
+            } else {
+                ApiError::from(err)
+            }
+        })?;
+    let row = match applied {
+        Ok(row) => row,
+        Err(WalletRefusal::NotFound) => return Err(no_customer(&customer_id)),
+        Err(WalletRefusal::DuplicateReference) => return Err(reference_used()),
+        Err(WalletRefusal::InsufficientFunds { balance }) => {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                "insufficient_balance",
+                format!(
+                    "the wallet balance is {balance}, less than the debit of {}",
+                    entry.amount
+                ),
+            ));
+        }
+        Err(WalletRefusal::BalanceLimit { balance }) => {
+            return Err(ApiError::field(
+                "amount",
+                format!(
+                    "would take the wallet balance of {balance} above the maximum of {}",
+                    db::wallet::max_balance()
+                ),
+            ));
+        }
+    };
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(row)))
 }

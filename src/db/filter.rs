@@ -116,17 +116,8 @@ impl Where {
     /// Adds a case-insensitive substring match of `term` in any of `columns`.
     pub fn search_opt(&mut self, columns: &[&str], term: Option<&str>) -> &mut Self {
         let Some(term) = term else { return self };
-        let pattern = format!("%{}%", escape_like(&term.to_lowercase()));
-        let any = columns
-            .iter()
-            .map(|column| {
-                let p = self.placeholder(Arg::Text(pattern.clone()));
-                format!("LOWER(COALESCE({column}, '')) LIKE {p} ESCAPE '\\'")
-            })
-            .collect::<Vec<_>>()
-            .join(" OR ");
-        self.conditions.push(format!("({any})"));
-        self
+        let pairs: Vec<(&str, &str)> = columns.iter().map(|column| (*column, term)).collect();
+        self.search_each(&pairs)
     }
 
     /// Adds `column IN (values...)`; an empty list matches nothing.
@@ -145,6 +136,25 @@ impl Where {
             self.conditions
                 .push(format!("{column} IN ({})", placeholders.join(", ")));
         }
+        self
+    }
+
+    /// Adds a case-insensitive substring match of any `(column, term)` pair, for a search whose
+    /// term is read differently per column (a phone number also by its digits alone).
+    pub fn search_each(&mut self, pairs: &[(&str, &str)]) -> &mut Self {
+        if pairs.is_empty() {
+            return self;
+        }
+        let any = pairs
+            .iter()
+            .map(|(column, term)| {
+                let pattern = format!("%{}%", escape_like(&term.to_lowercase()));
+                let p = self.placeholder(Arg::Text(pattern));
+                format!("LOWER(COALESCE({column}, '')) LIKE {p} ESCAPE '\\'")
+            })
+            .collect::<Vec<_>>()
+            .join(" OR ");
+        self.conditions.push(format!("({any})"));
         self
     }
 

@@ -1,0 +1,50 @@
+//! Customers and the ledger of their prepaid wallets.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::enums::WalletTransactionType;
+use crate::fixed::Money;
+
+/// A customer as stored and shown.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct Customer {
+    pub id: i64,
+    pub customer_name: String,
+    /// `+` and digits (E.164), unique among live customers.
+    pub phone: String,
+    pub email: Option<String>,
+    pub default_vehicle: Option<String>,
+    /// The prepaid balance after the latest wallet transaction; changed only through the ledger.
+    pub wallet_balance: Money,
+    pub deleted: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A customer's editable fields, validated.
+#[derive(Debug, Clone)]
+pub struct CustomerFields {
+    pub customer_name: String,
+    pub phone: String,
+    pub email: Option<String>,
+    pub default_vehicle: Option<String>,
+}
+
+/// One entry of a wallet's ledger.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct WalletTransaction {
+    pub id: i64,
+    pub customer_id: i64,
+    pub transaction_type: WalletTransactionType,
+    /// Always positive; `transaction_type` gives the direction.
+    pub amount: Money,
+    /// The wallet's balance right after this transaction.
+    pub balance: Money,
+    pub description: Option<String>,
+    /// The payment or session this entry is for; a wallet is credited (or debited) at most once
+    /// per reference.
+    pub reference_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
