@@ -64,6 +64,8 @@ async function route() {
     return;
   }
   const token = ++current;
+  // A dialog left open (e.g. by the Back button) must not outlive its screen.
+  for (const dlg of document.querySelectorAll('dialog[open]')) dlg.close('navigate');
   const m = match(path);
   for (const a of document.querySelectorAll('[data-nav]')) {
     if (m && a.dataset.nav === m.nav) a.setAttribute('aria-current', 'page');

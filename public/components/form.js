@@ -196,8 +196,8 @@ export function buildForm({ sections, values = {}, submitLabel = 'Save', cancelH
     if (details.length === 0 || unmatched.length > 0) {
       showBanner(err && err.message ? err.message : String(err), unmatched);
       banner.focus();
-    } else {
-      showBanner(`${err.message || 'Please correct the highlighted fields.'}`);
+    } else if (!details.some((d) => d.problem === err.message)) {
+      showBanner(err.message || 'Please correct the highlighted fields.');
     }
   };
 
