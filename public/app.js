@@ -118,6 +118,13 @@ toggle.addEventListener('click', () => {
   const open = !document.body.classList.contains('menu-open');
   document.body.classList.toggle('menu-open', open);
   toggle.setAttribute('aria-expanded', String(open));
+  if (open) document.querySelector('#sidebar .nav a').focus();
+});
+// A click outside the open menu closes it.
+document.addEventListener('click', (e) => {
+  if (!document.body.classList.contains('menu-open')) return;
+  if (e.target.closest('#sidebar') || e.target.closest('#menu-toggle')) return;
+  closeMenu();
 });
 document.addEventListener('keydown', (e) => {
   if (e.key === 'Escape' && document.body.classList.contains('menu-open')) closeMenu();

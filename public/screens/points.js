@@ -88,7 +88,7 @@ export async function list(ctx) {
         key: 'station_id', label: 'Station',
         render: (p) => {
           const s = stationById.get(p.station_id);
-          return h('div', {}, s ? s.station_name : fmt.text(p.station_name), h('div', { class: 'cell-sub' }, h('code', {}, p.station_id)));
+          return h('div', {}, s ? s.station_name : fmt.text(p.station_name), p.station_id ? h('div', { class: 'cell-sub' }, h('code', {}, p.station_id)) : null);
         },
       },
       { key: 'charger_type', label: 'Type', render: (p) => h('div', {}, fmt.text(p.charger_type), h('div', { class: 'cell-sub' }, fmt.text(p.phase))) },
