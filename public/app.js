@@ -1,0 +1,136 @@
+// App shell: hash router, navigation state, health indicator.
+import { h, replace } from './components/dom.js';
+import { getHealth } from './services/api.js';
+import * as stations from './screens/stations.js';
+import * as points from './screens/points.js';
+import * as tariffs from './screens/tariffs.js';
+import * as customers from './screens/customers.js';
+import * as customerDetail from './screens/customer-detail.js';
+import * as sessions from './screens/sessions.js';
+
+// [pattern, screen function, nav section, title]
+const ROUTES = [
+  ['/stations', stations.list, 'stations', 'Stations'],
+  ['/stations/new', stations.form, 'stations', 'New station'],
+  ['/stations/:id/edit', stations.form, 'stations', 'Edit station'],
+  ['/points', points.list, 'points', 'Charging points'],
+  ['/points/new', points.form, 'points', 'New charging point'],
+  ['/points/:id/edit', points.form, 'points', 'Edit charging point'],
+  ['/tariffs', tariffs.list, 'tariffs', 'Tariffs'],
+  ['/tariffs/new', tariffs.form, 'tariffs', 'New tariff'],
+  ['/tariffs/:id/edit', tariffs.form, 'tariffs', 'Edit tariff'],
+  ['/customers', customers.list, 'customers', 'Customers'],
+  ['/customers/new', customers.form, 'customers', 'New customer'],
+  ['/customers/:id', customerDetail.show, 'customers', 'Customer'],
+  ['/customers/:id/edit', customers.form, 'customers', 'Edit customer'],
+  ['/sessions', sessions.list, 'sessions', 'Sessions'],
+];
+
+function match(path) {
+  const parts = path.split('/').filter(Boolean);
+  for (const [pattern, screen, nav, title] of ROUTES) {
+    const pp = pattern.split('/').filter(Boolean);
+    if (pp.length !== parts.length) continue;
+    const params = {};
+    let ok = true;
+    for (let i = 0; i < pp.length; i += 1) {
+      if (pp[i].startsWith(':')) {
+        try {
+          params[pp[i].slice(1)] = decodeURIComponent(parts[i]);
+        } catch {
+          ok = false;
+        }
+      } else if (pp[i] !== parts[i]) ok = false;
+      if (!ok) break;
+    }
+    if (ok) return { screen, nav, title, params };
+  }
+  return null;
+}
+
+function parseHash() {
+  const raw = location.hash.replace(/^#/, '') || '/';
+  const [path, qs = ''] = raw.split('?');
+  return { path: path.replace(/\/+$/, '') || '/', query: Object.fromEntries(new URLSearchParams(qs)) };
+}
+
+const main = document.getElementById('main');
+let current = 0;
+
+async function route() {
+  const { path, query } = parseHash();
+  if (path === '/') {
+    location.replace('#/stations');
+    return;
+  }
+  const token = ++current;
+  // A dialog left open (e.g. by the Back button) must not outlive its screen.
+  for (const dlg of document.querySelectorAll('dialog[open]')) dlg.close('navigate');
+  const m = match(path);
+  for (const a of document.querySelectorAll('[data-nav]')) {
+    if (m && a.dataset.nav === m.nav) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  }
+  closeMenu();
+  document.title = `${m ? m.title : 'Not found'} · evcms admin`;
+  if (!m) {
+    replace(main, h('div', { class: 'card' }, h('h1', {}, 'Page not found'), h('p', {}, 'There is no screen at this address. '), h('a', { href: '#/stations' }, 'Go to stations')));
+    return;
+  }
+  const ctx = { path, query, params: m.params, main, isCurrent: () => token === current };
+  main.scrollTop = 0;
+  window.scrollTo(0, 0);
+  try {
+    await m.screen(ctx);
+  } catch (err) {
+    console.error(err);
+    if (token === current) {
+      replace(main, h('div', { class: 'banner banner-error', role: 'alert' }, h('strong', {}, 'Something went wrong. '), err.message || String(err)));
+    }
+  }
+  if (token === current && document.activeElement === document.body) main.focus({ preventScroll: true });
+}
+
+// ---- health indicator -----------------------------------------------------------------------
+const health = document.getElementById('health');
+async function checkHealth() {
+  const text = health.querySelector('.health-text');
+  try {
+    const res = await getHealth();
+    const ok = res && res.status === 'ok';
+    health.dataset.state = ok ? 'ok' : 'bad';
+    text.textContent = ok ? `Online · ${res.database}` : `Degraded · ${res.database || 'database'}`;
+    health.title = ok ? 'Server and database are reachable' : 'The database is not answering';
+  } catch (err) {
+    health.dataset.state = 'bad';
+    text.textContent = err.status ? `Unavailable (${err.status})` : 'Server unreachable';
+    health.title = err.message;
+  }
+}
+
+// ---- mobile menu ----------------------------------------------------------------------------
+const toggle = document.getElementById('menu-toggle');
+function closeMenu() {
+  document.body.classList.remove('menu-open');
+  toggle.setAttribute('aria-expanded', 'false');
+}
+toggle.addEventListener('click', () => {
+  const open = !document.body.classList.contains('menu-open');
+  document.body.classList.toggle('menu-open', open);
+  toggle.setAttribute('aria-expanded', String(open));
+  if (open) document.querySelector('#sidebar .nav a').focus();
+});
+// A click outside the open menu closes it.
+document.addEventListener('click', (e) => {
+  if (!document.body.classList.contains('menu-open')) return;
+  if (e.target.closest('#sidebar') || e.target.closest('#menu-toggle')) return;
+  closeMenu();
+});
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && document.body.classList.contains('menu-open')) closeMenu();
+});
+
+window.addEventListener('hashchange', route);
+route();
+checkHealth();
+setInterval(checkHealth, 30000);

@@ -1,0 +1,119 @@
+// The only module that talks HTTP. One function per operation; every failure is thrown as an
+// ApiError carrying the HTTP status, the server's error code, message and field details.
+
+export const API_BASE = '/api/cms';
+
+export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status (0 when the server could not be reached)
+   * @param {string} code machine-readable code from the server, e.g. "validation_failed"
+   * @param {string} message human-readable message from the server
+   * @param {{field: string, problem: string}[]} details per-field problems (422)
+   */
+  constructor(status, code, message, details = []) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.details = Array.isArray(details) ? details : [];
+  }
+}
+
+/** Builds "?a=1&b=2", leaving out empty, null and undefined values. */
+export function queryString(params = {}) {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === null || value === '') continue;
+    q.set(key, String(value));
+  }
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+async function request(method, url, { query, body } = {}) {
+  const headers = { Accept: 'application/json' };
+  const init = { method, headers };
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  let res;
+  try {
+    res = await fetch(url + queryString(query), init);
+  } catch (err) {
+    throw new ApiError(0, 'network_error', `Could not reach the server (${err.message}).`);
+  }
+  if (res.status === 204) return null;
+  const text = await res.text();
+  let data = null;
+  if (text) {
+    try {
+      data = JSON.parse(text);
+    } catch {
+      data = null;
+    }
+  }
+  if (!res.ok) {
+    const e = data && data.error ? data.error : {};
+    throw new ApiError(
+      res.status,
+      e.code || `http_${res.status}`,
+      e.message || `The server answered ${res.status} ${res.statusText}.`.trim(),
+      e.details || [],
+    );
+  }
+  return data;
+}
+
+const cms = (path) => API_BASE + path;
+const seg = (id) => encodeURIComponent(String(id));
+
+// ---- health ---------------------------------------------------------------------------------
+export const getHealth = () => request('GET', '/api/health');
+
+// ---- tariffs (keyed by the string tariff_id) ------------------------------------------------
+export const listTariffs = (query) => request('GET', cms('/tariffs'), { query });
+export const getTariff = (tariffId) => request('GET', cms(`/tariffs/${seg(tariffId)}`));
+export const createTariff = (body) => request('POST', cms('/tariffs'), { body });
+export const updateTariff = (tariffId, body) => request('PUT', cms(`/tariffs/${seg(tariffId)}`), { body });
+export const removeTariff = (tariffId) => request('DELETE', cms(`/tariffs/${seg(tariffId)}`));
+
+// ---- stations (keyed by the string station_id) ----------------------------------------------
+export const listStations = (query) => request('GET', cms('/stations'), { query });
+export const getStation = (stationId) => request('GET', cms(`/stations/${seg(stationId)}`));
+export const createStation = (body) => request('POST', cms('/stations'), { body });
+export const updateStation = (stationId, body) => request('PUT', cms(`/stations/${seg(stationId)}`), { body });
+export const removeStation = (stationId) => request('DELETE', cms(`/stations/${seg(stationId)}`));
+
+// ---- charging points (numeric id) -----------------------------------------------------------
+export const listPoints = (query) => request('GET', cms('/points'), { query });
+export const getPoint = (id) => request('GET', cms(`/points/${seg(id)}`));
+export const createPoint = (body) => request('POST', cms('/points'), { body });
+export const updatePoint = (id, body) => request('PUT', cms(`/points/${seg(id)}`), { body });
+export const removePoint = (id) => request('DELETE', cms(`/points/${seg(id)}`));
+
+// ---- customers (numeric id) and their wallets -----------------------------------------------
+export const listCustomers = (query) => request('GET', cms('/customers'), { query });
+export const getCustomer = (id) => request('GET', cms(`/customers/${seg(id)}`));
+export const createCustomer = (body) => request('POST', cms('/customers'), { body });
+export const updateCustomer = (id, body) => request('PUT', cms(`/customers/${seg(id)}`), { body });
+export const removeCustomer = (id) => request('DELETE', cms(`/customers/${seg(id)}`));
+export const listWalletTransactions = (customerId, query) =>
+  request('GET', cms(`/customers/${seg(customerId)}/wallet-transactions`), { query });
+export const createWalletTransaction = (customerId, body) =>
+  request('POST', cms(`/customers/${seg(customerId)}/wallet-transactions`), { body });
+
+// ---- sessions (read-only) -------------------------------------------------------------------
+export const listSessions = (query) => request('GET', cms('/sessions'), { query });
+
+/** Fetches every page of a list (at most `maxPages` pages of 100), for pickers. */
+export async function listAll(listFn, query = {}, maxPages = 10) {
+  const rows = [];
+  for (let page = 1; page <= maxPages; page += 1) {
+    const res = await listFn({ ...query, page, limit: 100 });
+    rows.push(...(res.data || []));
+    const pages = res.pagination ? res.pagination.pages : 1;
+    if (page >= pages) break;
+  }
+  return rows;
+}
