@@ -17,7 +17,8 @@ use crate::db::wallet::{LedgerEntry, WalletRefusal};
 use crate::db::{self, filter::Sort};
 use crate::domain::customer::{Customer, CustomerFields, WalletTransaction};
 use crate::domain::enums::WalletTransactionType;
-use crate::error::{ApiError, ApiResult, ErrorBody, Problem, ResultExt};
+use crate::error::docs::{DeleteErrors, ListErrors, ReadErrors, WriteErrors};
+use crate::error::{ApiError, ApiResult, Problem, ResultExt};
 use crate::fixed::Money;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -33,17 +34,17 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct CustomerInput {
     /// Required, at most 255 characters.
-    #[schema(value_type = Option<String>, example = "Asha Rao")]
+    #[schema(value_type = String, example = "Asha Rao", min_length = 1, max_length = 255, pattern = "\\S")]
     pub customer_name: In<String>,
     /// Required: 7 to 15 digits, optionally after `+`; spaces, dashes, dots and brackets are
     /// dropped. Unique among live customers.
-    #[schema(value_type = Option<String>, example = "+91 98765 43210")]
+    #[schema(value_type = String, example = "+91 98765 43210")]
     pub phone: In<String>,
     /// An e-mail address such as `name@example.com`, at most 255 characters.
-    #[schema(value_type = Option<String>, example = "asha@example.com")]
+    #[schema(value_type = Option<String>, example = "asha@example.com", max_length = 255)]
     pub email: In<String>,
     /// At most 255 characters.
-    #[schema(value_type = Option<String>, example = "Tata Nexon EV")]
+    #[schema(value_type = Option<String>, example = "Tata Nexon EV", max_length = 255)]
     pub default_vehicle: In<String>,
 }
 
@@ -80,17 +81,23 @@ impl CustomerInput {
 #[into_params(parameter_in = Query)]
 pub struct CustomerListQuery {
     /// Page number, from 1 (default 1).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000000)]
     page: Option<String>,
     /// Customers per page, 1 to 100 (default 20; larger values are capped at 100).
+    #[param(value_type = Option<u32>, minimum = 1)]
     limit: Option<String>,
     /// `created_at` (default `-created_at`), `customer_name`, `wallet_balance`; `-` for descending.
+    #[param(pattern = "^-?(created_at|customer_name|wallet_balance)$")]
     sort: Option<String>,
     /// Case-insensitive text in the name, phone or e-mail; a phone number may be written with
     /// spaces or dashes.
+    #[param(max_length = 255)]
     search: Option<String>,
     /// Created on or after this date (YYYY-MM-DD) or time (RFC 3339).
+    #[param(format = Date)]
     created_from: Option<String>,
     /// Created on or before this date or time.
+    #[param(format = Date)]
     created_to: Option<String>,
 }
 
@@ -102,7 +109,7 @@ const SORTS: &[(&str, &str)] = &[
 
 /// List live customers.
 #[utoipa::path(get, path = "/customers", tag = "customers", params(CustomerListQuery),
-    responses((status = 200, body = Page<Customer>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Page<Customer>), ListErrors))]
 async fn list_customers(
     State(state): State<AppState>,
     ListQuery(q): ListQuery<CustomerListQuery>,
@@ -128,7 +135,7 @@ async fn list_customers(
 /// One live customer, by id.
 #[utoipa::path(get, path = "/customers/{customerId}", tag = "customers",
     params(("customerId" = i64, Path, description = "The customer's id")),
-    responses((status = 200, body = Customer), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Customer), ReadErrors))]
 async fn get_customer(
     State(state): State<AppState>,
     Path(customer_id): Path<String>,
@@ -153,8 +160,7 @@ const PHONE_TAKEN: &str = "a live customer already has this phone number";
 
 /// Create a customer, with an empty wallet.
 #[utoipa::path(post, path = "/customers", tag = "customers", request_body = CustomerInput,
-    responses((status = 201, body = Customer), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Customer), WriteErrors))]
 async fn create_customer(
     State(state): State<AppState>,
     JsonObject(body): JsonObject,
@@ -171,9 +177,7 @@ async fn create_customer(
 /// Update a customer: the fields sent replace the stored ones (`null` clears an optional field).
 #[utoipa::path(put, path = "/customers/{customerId}", tag = "customers", request_body = CustomerInput,
     params(("customerId" = i64, Path, description = "The customer's id")),
-    responses((status = 200, body = Customer), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Customer), WriteErrors))]
 async fn update_customer(
     State(state): State<AppState>,
     Path(customer_id): Path<String>,
@@ -198,7 +202,7 @@ async fn update_customer(
 /// while the customer has an active charging session. The wallet and its ledger are kept.
 #[utoipa::path(delete, path = "/customers/{customerId}", tag = "customers",
     params(("customerId" = i64, Path, description = "The customer's id")),
-    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204, description = "Deleted"), DeleteErrors))]
 async fn delete_customer(
     State(state): State<AppState>,
     Path(customer_id): Path<String>,
@@ -226,16 +230,22 @@ async fn delete_customer(
 #[into_params(parameter_in = Query)]
 pub struct LedgerListQuery {
     /// Page number, from 1 (default 1).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000000)]
     page: Option<String>,
     /// Entries per page, 1 to 100 (default 20; larger values are capped at 100).
+    #[param(value_type = Option<u32>, minimum = 1)]
     limit: Option<String>,
     /// `created_at` (default `-created_at`) or `amount`; `-` for descending.
+    #[param(pattern = "^-?(created_at|amount)$")]
     sort: Option<String>,
     /// `Credit` or `Debit`.
+    #[param(value_type = Option<WalletTransactionType>)]
     transaction_type: Option<String>,
     /// Made on or after this date (YYYY-MM-DD) or time (RFC 3339).
+    #[param(format = Date)]
     created_from: Option<String>,
     /// Made on or before this date or time.
+    #[param(format = Date)]
     created_to: Option<String>,
 }
 
@@ -244,8 +254,7 @@ const LEDGER_SORTS: &[(&str, &str)] = &[("created_at", "created_at"), ("amount",
 /// A live customer's wallet ledger, each entry with the balance after it.
 #[utoipa::path(get, path = "/customers/{customerId}/wallet-transactions", tag = "customers",
     params(("customerId" = i64, Path, description = "The customer's id"), LedgerListQuery),
-    responses((status = 200, body = Page<WalletTransaction>), (status = 400, body = ErrorBody),
-        (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Page<WalletTransaction>), ListErrors, ReadErrors))]
 async fn list_wallet_transactions(
     State(state): State<AppState>,
     Path(customer_id): Path<String>,
@@ -279,17 +288,17 @@ async fn list_wallet_transactions(
 #[serde(deny_unknown_fields)]
 pub struct WalletTransactionInput {
     /// Required: `Credit` or `Debit`.
-    #[schema(value_type = Option<WalletTransactionType>)]
+    #[schema(value_type = WalletTransactionType)]
     pub transaction_type: In<String>,
     /// Required: greater than 0 and less than 100000000, two decimals at most.
-    #[schema(value_type = Option<f64>, example = 500.0)]
+    #[schema(value_type = f64, example = 500.0, exclusive_minimum = 0, exclusive_maximum = 100000000, multiple_of = 0.01)]
     pub amount: In<Money>,
     /// At most 1000 characters.
-    #[schema(value_type = Option<String>, example = "Top-up at the counter")]
+    #[schema(value_type = Option<String>, example = "Top-up at the counter", max_length = 1000)]
     pub description: In<String>,
     /// The payment this entry is for, at most 255 characters; a wallet takes each reference once
     /// per direction.
-    #[schema(value_type = Option<String>, example = "PAY-20261101-0042")]
+    #[schema(value_type = Option<String>, example = "PAY-20261101-0042", max_length = 255)]
     pub reference_id: In<String>,
 }
 
@@ -327,9 +336,7 @@ fn reference_used() -> ApiError {
 #[utoipa::path(post, path = "/customers/{customerId}/wallet-transactions", tag = "customers",
     request_body = WalletTransactionInput,
     params(("customerId" = i64, Path, description = "The customer's id")),
-    responses((status = 201, body = WalletTransaction), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = WalletTransaction), WriteErrors))]
 async fn create_wallet_transaction(
     State(state): State<AppState>,
     Path(customer_id): Path<String>,

@@ -18,7 +18,8 @@ use crate::AppState;
 use crate::db::{self, filter::Sort};
 use crate::domain::enums::{ChargerType, ConnectorType, Oem, Phase, TariffStatus};
 use crate::domain::point::{ConnectorFields, Point, PointFields, PointRow};
-use crate::error::{ApiError, ApiResult, ErrorBody, Problem, ResultExt};
+use crate::error::docs::{DeleteErrors, ListErrors, ReadErrors, WriteErrors};
+use crate::error::{ApiError, ApiResult, Problem, ResultExt};
 use crate::fixed::Kilowatts;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -38,32 +39,33 @@ const POWER_BELOW: i64 = 100_000;
 #[serde(deny_unknown_fields)]
 pub struct PointInput {
     /// Required, at most 255 characters.
-    #[schema(value_type = Option<String>, example = "Bay 1")]
+    #[schema(value_type = String, example = "Bay 1", min_length = 1, max_length = 255, pattern = "\\S")]
     pub charging_point_name: In<String>,
     /// Required: the `station_id` of a live station.
-    #[schema(value_type = Option<String>, example = "STN-BLR-001")]
+    #[schema(value_type = String, example = "STN-BLR-001", min_length = 1, max_length = 255)]
     pub station_id: In<String>,
     /// The OCPP charge point identity: 1 to 48 letters, digits or `*-_=:+|@.`; unique among live
     /// points.
-    #[schema(value_type = Option<String>, example = "CP-BLR-001")]
+    #[schema(value_type = Option<String>, example = "CP-BLR-001", min_length = 1, max_length = 48, pattern = "^[A-Za-z0-9*_=:+|@.-]+$")]
     pub device_id: In<String>,
     /// The `id` of a live, active tariff.
-    #[schema(value_type = Option<i64>, example = 1)]
+    #[schema(value_type = Option<i64>, example = 1, minimum = 1)]
     pub tariff_id: In<i64>,
     /// Required.
-    #[schema(value_type = Option<ChargerType>)]
+    #[schema(value_type = ChargerType)]
     pub charger_type: In<String>,
     /// Required.
-    #[schema(value_type = Option<Phase>)]
+    #[schema(value_type = Phase)]
     pub phase: In<String>,
     /// Required: the manufacturer.
-    #[schema(value_type = Option<Oem>)]
+    #[schema(value_type = Oem)]
     pub oem_list: In<String>,
     /// kW, above 0 and below 100000, two decimals at most.
-    #[schema(value_type = Option<f64>, example = 7.4)]
+    #[schema(value_type = Option<f64>, example = 7.4, exclusive_minimum = 0, exclusive_maximum = 100000, multiple_of = 0.01)]
     pub max_power: In<Kilowatts>,
     /// Required: 1 to 3 connectors with distinct connector_ids. On update, when sent, replaces
     /// the point's connectors (those left out are removed).
+    #[schema(min_items = 1, max_items = 3)]
     pub connectors: Option<Vec<ConnectorInput>>,
 }
 
@@ -72,13 +74,13 @@ pub struct PointInput {
 #[serde(deny_unknown_fields)]
 pub struct ConnectorInput {
     /// Required: `1`, `2` or `3` (a string or a number).
-    #[schema(value_type = Option<String>, example = "1")]
+    #[schema(value_type = String, example = "1", pattern = "^[123]$")]
     pub connector_id: In<Value>,
     /// Required.
-    #[schema(value_type = Option<ConnectorType>)]
+    #[schema(value_type = ConnectorType)]
     pub connector_type: In<String>,
     /// Required: kW, above 0 and not above the point's max_power.
-    #[schema(value_type = Option<f64>, example = 7.4)]
+    #[schema(value_type = f64, example = 7.4, exclusive_minimum = 0, exclusive_maximum = 100000, multiple_of = 0.01)]
     pub power: In<Kilowatts>,
 }
 
@@ -242,26 +244,37 @@ impl PointInput {
 #[into_params(parameter_in = Query)]
 pub struct PointListQuery {
     /// Page number, from 1 (default 1).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000000)]
     page: Option<String>,
     /// Points per page, 1 to 100 (default 20; larger values are capped at 100).
+    #[param(value_type = Option<u32>, minimum = 1)]
     limit: Option<String>,
     /// `created_at` (default `-created_at`), `charging_point_name`, `max_power`; `-` for descending.
+    #[param(pattern = "^-?(created_at|charging_point_name|max_power)$")]
     sort: Option<String>,
     /// The `station_id` of the station.
+    #[param(max_length = 255)]
     station_id: Option<String>,
     /// `AC` or `DC`.
+    #[param(value_type = Option<ChargerType>)]
     charger_type: Option<String>,
     /// `Phase R`, `Phase Y` or `Phase B`.
+    #[param(value_type = Option<Phase>)]
     phase: Option<String>,
     /// `Massive Mobility`, `EVRE` or `Okaya`.
+    #[param(value_type = Option<Oem>)]
     oem_list: Option<String>,
     /// The `id` of a tariff.
+    #[param(value_type = Option<i64>, minimum = 1)]
     tariff_id: Option<String>,
     /// Case-insensitive text in the name or device id.
+    #[param(max_length = 255)]
     search: Option<String>,
     /// Created on or after this date (YYYY-MM-DD) or time (RFC 3339).
+    #[param(format = Date)]
     created_from: Option<String>,
     /// Created on or before this date or time.
+    #[param(format = Date)]
     created_to: Option<String>,
 }
 
@@ -273,7 +286,7 @@ const SORTS: &[(&str, &str)] = &[
 
 /// List live charging points, each with its live connectors.
 #[utoipa::path(get, path = "/points", tag = "points", params(PointListQuery),
-    responses((status = 200, body = Page<Point>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Page<Point>), ListErrors))]
 async fn list_points(
     State(state): State<AppState>,
     ListQuery(q): ListQuery<PointListQuery>,
@@ -316,7 +329,7 @@ async fn list_points(
 /// One live charging point with its live connectors, by its `id`.
 #[utoipa::path(get, path = "/points/{pointId}", tag = "points",
     params(("pointId" = i64, Path, description = "The point's `id`")),
-    responses((status = 200, body = Point), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Point), ReadErrors))]
 async fn get_point(
     State(state): State<AppState>,
     Path(point_id): Path<String>,
@@ -368,8 +381,7 @@ async fn lock_references(tx: &mut db::Tx, fields: &PointFields) -> ApiResult<()>
 
 /// Create a charging point with its connectors.
 #[utoipa::path(post, path = "/points", tag = "points", request_body = PointInput,
-    responses((status = 201, body = Point), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Point), WriteErrors))]
 async fn create_point(
     State(state): State<AppState>,
     JsonObject(body): JsonObject,
@@ -397,9 +409,7 @@ async fn create_point(
 /// session is active on them).
 #[utoipa::path(put, path = "/points/{pointId}", tag = "points", request_body = PointInput,
     params(("pointId" = i64, Path, description = "The point's `id`")),
-    responses((status = 200, body = Point), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody),
-        (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Point), WriteErrors))]
 async fn update_point(
     State(state): State<AppState>,
     Path(point_id): Path<String>,
@@ -453,7 +463,7 @@ async fn update_point(
 /// active on it.
 #[utoipa::path(delete, path = "/points/{pointId}", tag = "points",
     params(("pointId" = i64, Path, description = "The point's `id`")),
-    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204, description = "Deleted"), DeleteErrors))]
 async fn delete_point(
     State(state): State<AppState>,
     Path(point_id): Path<String>,

@@ -12,7 +12,8 @@ use crate::AppState;
 use crate::db::{self, filter::Sort};
 use crate::domain::enums::SessionStatus;
 use crate::domain::session::Session;
-use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::error::docs::{ListErrors, ReadErrors};
+use crate::error::{ApiError, ApiResult};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -25,25 +26,35 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[into_params(parameter_in = Query)]
 pub struct SessionListQuery {
     /// Page number, from 1 (default 1).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000000)]
     page: Option<String>,
     /// Sessions per page, 1 to 100 (default 20; larger values are capped at 100).
+    #[param(value_type = Option<u32>, minimum = 1)]
     limit: Option<String>,
     /// `start_time` (default `-start_time`), `billed_amount`, `energy_wh`; `-` for descending.
     /// Unknown amounts and energy sort before every known one.
+    #[param(pattern = "^-?(start_time|billed_amount|energy_wh)$")]
     sort: Option<String>,
     /// `Active`, `Completed` or `Cancelled`.
+    #[param(value_type = Option<SessionStatus>)]
     status: Option<String>,
     /// The customer's id.
+    #[param(value_type = Option<i64>, minimum = 1)]
     customer_id: Option<String>,
     /// The charging point's id.
+    #[param(value_type = Option<i64>, minimum = 1)]
     charging_point_id: Option<String>,
     /// The `station_id` of the point's station.
+    #[param(max_length = 255)]
     station_id: Option<String>,
     /// Started on or after this date (YYYY-MM-DD) or time (RFC 3339).
+    #[param(format = Date)]
     start_from: Option<String>,
     /// Started on or before this date or time.
+    #[param(format = Date)]
     start_to: Option<String>,
     /// Case-insensitive text in the session id or the idTag.
+    #[param(max_length = 255)]
     search: Option<String>,
 }
 
@@ -56,7 +67,7 @@ const SORTS: &[(&str, &str)] = &[
 
 /// List charging sessions.
 #[utoipa::path(get, path = "/sessions", tag = "sessions", params(SessionListQuery),
-    responses((status = 200, body = Page<Session>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Page<Session>), ListErrors))]
 async fn list_sessions(
     State(state): State<AppState>,
     ListQuery(q): ListQuery<SessionListQuery>,
@@ -90,7 +101,7 @@ async fn list_sessions(
 /// One charging session, by its `session_id`.
 #[utoipa::path(get, path = "/sessions/{sessionId}", tag = "sessions",
     params(("sessionId" = String, Path, description = "The session's `session_id`")),
-    responses((status = 200, body = Session), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Session), ReadErrors))]
 async fn get_session(
     State(state): State<AppState>,
     Path(session_id): Path<String>,

@@ -19,7 +19,8 @@ use crate::db::types::WorkingDays;
 use crate::db::{self, filter::Sort};
 use crate::domain::enums::{GridPhase, StationStatus, Weekday};
 use crate::domain::station::{Station, StationFields};
-use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt};
+use crate::error::docs::{DeleteErrors, ListErrors, ReadErrors, WriteErrors};
+use crate::error::{ApiError, ApiResult, ResultExt};
 use crate::fixed::Degrees;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -33,52 +34,52 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct StationInput {
     /// Required; letters, digits and `-_.:`, unique forever (even after deletion). Cannot be changed.
-    #[schema(value_type = Option<String>, example = "STN-BLR-001")]
+    #[schema(value_type = String, example = "STN-BLR-001", min_length = 1, max_length = 255, pattern = "^[A-Za-z0-9._:-]+$")]
     pub station_id: In<String>,
     /// Required, at most 255 characters.
-    #[schema(value_type = Option<String>, example = "Koramangala Hub")]
+    #[schema(value_type = String, example = "Koramangala Hub", min_length = 1, max_length = 255, pattern = "\\S")]
     pub station_name: In<String>,
     /// Required: the code of an organization, e.g. `massive_mobility` or `1c_ev_charging`.
-    #[schema(value_type = Option<String>, example = "massive_mobility")]
+    #[schema(value_type = String, example = "massive_mobility")]
     pub organization: In<String>,
     /// At most 1000 characters.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 1000)]
     pub address: In<String>,
     /// At most 100 characters.
-    #[schema(value_type = Option<String>, example = "Bengaluru")]
+    #[schema(value_type = Option<String>, example = "Bengaluru", max_length = 100)]
     pub city: In<String>,
     /// At most 100 characters.
-    #[schema(value_type = Option<String>, example = "Karnataka")]
+    #[schema(value_type = Option<String>, example = "Karnataka", max_length = 100)]
     pub state: In<String>,
     /// Required, at most 100 characters.
-    #[schema(value_type = Option<String>, example = "India")]
+    #[schema(value_type = String, example = "India", min_length = 1, max_length = 100, pattern = "\\S")]
     pub country: In<String>,
     /// At most 20 letters, digits, spaces or dashes.
-    #[schema(value_type = Option<String>, example = "560034")]
+    #[schema(value_type = Option<String>, example = "560034", max_length = 20, pattern = "^[A-Za-z0-9 -]*$")]
     pub pincode: In<String>,
     /// Degrees, -90 to 90, eight decimals at most; given together with longitude.
-    #[schema(value_type = Option<f64>, example = 12.9352)]
+    #[schema(value_type = Option<f64>, example = 12.9352, minimum = -90, maximum = 90)]
     pub latitude: In<Degrees>,
     /// Degrees, -180 to 180, eight decimals at most; given together with latitude.
-    #[schema(value_type = Option<f64>, example = 77.6245)]
+    #[schema(value_type = Option<f64>, example = 77.6245, minimum = -180, maximum = 180)]
     pub longitude: In<Degrees>,
     /// Required.
-    #[schema(value_type = Option<StationStatus>)]
+    #[schema(value_type = StationStatus)]
     pub status: In<String>,
     /// Required.
-    #[schema(value_type = Option<GridPhase>)]
+    #[schema(value_type = GridPhase)]
     pub grid_phase: In<String>,
     /// Lowercase day names (`monday`, ...); absent means none.
     #[schema(value_type = Option<Vec<Weekday>>)]
     pub working_days: In<Vec<String>>,
     /// `HH:MM` or `HH:MM:SS`; given together with closing_time.
-    #[schema(value_type = Option<String>, example = "08:00")]
+    #[schema(value_type = Option<String>, example = "08:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")]
     pub opening_time: In<String>,
     /// `HH:MM` or `HH:MM:SS`; given together with opening_time.
-    #[schema(value_type = Option<String>, example = "22:00")]
+    #[schema(value_type = Option<String>, example = "22:00", pattern = "^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$")]
     pub closing_time: In<String>,
     /// At most 255 characters.
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 255)]
     pub contact_person: In<String>,
     /// A phone number: 7 to 15 digits, optionally starting with `+`.
     #[schema(value_type = Option<String>, example = "+919876543210")]
@@ -239,28 +240,40 @@ impl StationInput {
 #[into_params(parameter_in = Query)]
 pub struct StationListQuery {
     /// Page number, from 1 (default 1).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000000)]
     page: Option<String>,
     /// Stations per page, 1 to 100 (default 20; larger values are capped at 100).
+    #[param(value_type = Option<u32>, minimum = 1)]
     limit: Option<String>,
     /// `created_at` (default `-created_at`), `station_name`, `station_id`, `city`; `-` for descending.
+    #[param(pattern = "^-?(created_at|station_name|station_id|city)$")]
     sort: Option<String>,
     /// `Active`, `Inactive` or `Maintenance`.
+    #[param(value_type = Option<StationStatus>)]
     status: Option<String>,
     /// Organization code, e.g. `massive_mobility`.
+    #[param(max_length = 255)]
     organization: Option<String>,
     /// City, case-insensitive exact match.
+    #[param(max_length = 255)]
     city: Option<String>,
     /// State, case-insensitive exact match.
+    #[param(max_length = 255)]
     state: Option<String>,
     /// Country, case-insensitive exact match.
+    #[param(max_length = 255)]
     country: Option<String>,
     /// `Single Phase` or `Three Phase`.
+    #[param(value_type = Option<GridPhase>)]
     grid_phase: Option<String>,
     /// Case-insensitive text in the name, code, city, address or contact person.
+    #[param(max_length = 255)]
     search: Option<String>,
     /// Created on or after this date (YYYY-MM-DD) or time (RFC 3339).
+    #[param(format = Date)]
     created_from: Option<String>,
     /// Created on or before this date or time.
+    #[param(format = Date)]
     created_to: Option<String>,
 }
 
@@ -273,7 +286,7 @@ const SORTS: &[(&str, &str)] = &[
 
 /// List live stations.
 #[utoipa::path(get, path = "/stations", tag = "stations", params(StationListQuery),
-    responses((status = 200, body = Page<Station>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Page<Station>), ListErrors))]
 async fn list_stations(
     State(state): State<AppState>,
     ListQuery(q): ListQuery<StationListQuery>,
@@ -305,7 +318,7 @@ async fn list_stations(
 /// One live station, by its `station_id`.
 #[utoipa::path(get, path = "/stations/{stationId}", tag = "stations",
     params(("stationId" = String, Path, description = "The station's `station_id`")),
-    responses((status = 200, body = Station), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Station), ReadErrors))]
 async fn get_station(
     State(state): State<AppState>,
     Path(station_id): Path<String>,
@@ -327,8 +340,7 @@ const STATION_ID_TAKEN: &str = "station_id is already used by a station (possibl
 
 /// Create a station.
 #[utoipa::path(post, path = "/stations", tag = "stations", request_body = StationInput,
-    responses((status = 201, body = Station), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 201, body = Station), WriteErrors))]
 async fn create_station(
     State(state): State<AppState>,
     JsonObject(body): JsonObject,
@@ -347,8 +359,7 @@ async fn create_station(
 /// Update a station: the fields sent replace the stored ones (`null` clears an optional field).
 #[utoipa::path(put, path = "/stations/{stationId}", tag = "stations", request_body = StationInput,
     params(("stationId" = String, Path, description = "The station's `station_id`")),
-    responses((status = 200, body = Station), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    responses((status = 200, body = Station), WriteErrors))]
 async fn update_station(
     State(state): State<AppState>,
     Path(station_id): Path<String>,
@@ -380,7 +391,7 @@ async fn update_station(
 /// them to another station first.
 #[utoipa::path(delete, path = "/stations/{stationId}", tag = "stations",
     params(("stationId" = String, Path, description = "The station's `station_id`")),
-    responses((status = 204, description = "Deleted"), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 204, description = "Deleted"), DeleteErrors))]
 async fn delete_station(
     State(state): State<AppState>,
     Path(station_id): Path<String>,

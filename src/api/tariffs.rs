@@ -94,7 +94,7 @@ impl TariffInput {
 #[into_params(parameter_in = Query)]
 pub struct TariffListQuery {
     /// Page number, from 1 (default 1).
-    #[param(value_type = Option<u32>, minimum = 1)]
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000000)]
     page: Option<String>,
     /// Tariffs per page, from 1 (default 20; values above 100 are capped at 100).
     #[param(value_type = Option<u32>, minimum = 1)]
