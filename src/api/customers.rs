@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::json::{JsonObject, from_value, merge};
+use super::json::{JsonObject, apply_changes, from_value};
 use super::query::{ListQuery, Page, QueryReader, range_end, range_start};
 use super::record_id;
 use super::validate::{In, choice, email, given, given_opt, phone, positive, required, text};
@@ -184,11 +184,7 @@ async fn update_customer(
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Customer>> {
     let current = find(&state, &customer_id).await?;
-    let merged = merge(
-        serde_json::to_value(CustomerInput::from(&current)).map_err(ApiError::internal)?,
-        body,
-    );
-    let fields = from_value::<CustomerInput>(merged)?.validate()?;
+    let fields = apply_changes(CustomerInput::from(&current), body)?.validate()?;
     let mut tx = state.db.begin().await?;
     let customer = db::customers::update(&mut tx, current.id, &fields, db::now())
         .await

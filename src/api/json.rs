@@ -5,6 +5,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
 use axum::http::{StatusCode, header};
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -93,6 +94,16 @@ fn describe(path: &str, message: &str) -> (String, String) {
         path.to_owned()
     };
     (field, super::validate::describe_type_error(message))
+}
+
+/// An update's input: the stored record's input (`current`) with the fields of `changes` put over
+/// it, read back as `I` so it is validated as a whole, exactly like a create.
+pub fn apply_changes<I: Serialize + DeserializeOwned>(
+    current: I,
+    changes: serde_json::Map<String, Value>,
+) -> Result<I, ApiError> {
+    let current = serde_json::to_value(current).map_err(ApiError::internal)?;
+    from_value(merge(current, changes))
 }
 
 /// Merges `patch` over `current` (JSON merge patch on the top level: a key in the patch replaces

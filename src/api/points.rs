@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::json::{JsonObject, from_value, merge};
+use super::json::{JsonObject, apply_changes, from_value};
 use super::query::{ListQuery, Page, QueryReader, range_end, range_start, record_id};
 use super::validate::{Checked, In, choice, given, given_opt, positive, read, required, text};
 use crate::AppState;
@@ -418,11 +418,7 @@ async fn update_point(
     let id = super::record_id(&point_id, "charging point")?;
     let current = find(&state, id).await?;
     let replaces_connectors = body.contains_key("connectors");
-    let merged = merge(
-        serde_json::to_value(PointInput::from(&current)).map_err(ApiError::internal)?,
-        body,
-    );
-    let fields = from_value::<PointInput>(merged)?.validate()?;
+    let fields = apply_changes(PointInput::from(&current), body)?.validate()?;
     let now = db::now();
     let mut tx = state.db.begin().await?;
     if !db::points::lock(&mut tx, id).await? {

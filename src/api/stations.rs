@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::json::{JsonObject, from_value, merge};
+use super::json::{JsonObject, apply_changes, from_value};
 use super::query::{ListQuery, Page, QueryReader, range_end, range_start};
 use super::validate::{
     Checked, In, choice, code, email, given, given_opt, phone, read, required, text, time_of_day,
@@ -346,7 +346,7 @@ async fn create_station(
     JsonObject(body): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Station>)> {
     let input = from_value::<StationInput>(body.into())?;
-    let organizations = db::stations::organizations(&state.db).await?;
+    let organizations = db::organizations::codes(&state.db).await?;
     let fields = input.validate(&organizations)?;
     let mut tx = state.db.begin().await?;
     let station = db::stations::insert(&mut tx, &fields, db::now())
@@ -366,12 +366,8 @@ async fn update_station(
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Station>> {
     let current = find(&state, &station_id).await?;
-    let merged = merge(
-        serde_json::to_value(StationInput::from(&current)).map_err(ApiError::internal)?,
-        body,
-    );
-    let input = from_value::<StationInput>(merged)?;
-    let organizations = db::stations::organizations(&state.db).await?;
+    let input = apply_changes(StationInput::from(&current), body)?;
+    let organizations = db::organizations::codes(&state.db).await?;
     let fields = input.validate(&organizations)?;
     if fields.station_id != current.station_id {
         return Err(ApiError::field(

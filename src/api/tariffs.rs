@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::json::{JsonObject, from_value, merge};
+use super::json::{JsonObject, apply_changes, from_value};
 use super::query::{ListQuery, Page, QueryReader, range_end, range_start};
 use super::validate::{In, choice, code, given, given_opt, non_negative, required, text, within};
 use crate::AppState;
@@ -197,11 +197,7 @@ async fn update_tariff(
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Tariff>> {
     let current = find(&state, &tariff_id).await?;
-    let merged = merge(
-        serde_json::to_value(TariffInput::from(&current)).map_err(ApiError::internal)?,
-        body,
-    );
-    let fields = from_value::<TariffInput>(merged)?.validate()?;
+    let fields = apply_changes(TariffInput::from(&current), body)?.validate()?;
     if fields.tariff_id != current.tariff_id {
         return Err(ApiError::field(
             "tariff_id",

@@ -8,3 +8,8 @@ use crate::on_read;
 pub async fn list(db: &Db) -> Result<Vec<Organization>, sqlx::Error> {
     on_read!(db, pool => sqlx::query_as("SELECT code, name, created_at FROM organizations ORDER BY code").fetch_all(pool).await)
 }
+
+/// The codes of every organization, in code order: the values a station's organization accepts.
+pub async fn codes(db: &Db) -> Result<Vec<String>, sqlx::Error> {
+    on_read!(db, pool => sqlx::query_scalar("SELECT code FROM organizations ORDER BY code").fetch_all(pool).await)
+}

@@ -66,12 +66,6 @@ pub async fn find(db: &Db, station_id: &str) -> Result<Option<Station>, sqlx::Er
     on_read!(db, pool => sqlx::query_as(sql).bind(station_id).fetch_optional(pool).await)
 }
 
-/// The codes of every organization, in code order.
-pub async fn organizations(db: &Db) -> Result<Vec<String>, sqlx::Error> {
-    let sql = "SELECT code FROM organizations ORDER BY code";
-    on_read!(db, pool => sqlx::query_scalar(sql).fetch_all(pool).await)
-}
-
 pub async fn insert(
     tx: &mut Tx,
     s: &StationFields,
