@@ -61,17 +61,11 @@ impl From<&Customer> for CustomerInput {
 
 impl CustomerInput {
     fn validate(self) -> ApiResult<CustomerFields> {
-        let (customer_name, phone, email, default_vehicle) = crate::validate!(
+        crate::validate!(CustomerFields {
             customer_name = required(text(self.customer_name, 255)),
             phone = required(phone(self.phone)),
             email = email(self.email),
             default_vehicle = text(self.default_vehicle, 255),
-        )?;
-        Ok(CustomerFields {
-            customer_name,
-            phone,
-            email,
-            default_vehicle,
         })
     }
 }
@@ -300,20 +294,14 @@ pub struct WalletTransactionInput {
 
 impl WalletTransactionInput {
     fn validate(self) -> ApiResult<LedgerEntry> {
-        let (transaction_type, amount, description, reference_id) = crate::validate!(
+        crate::validate!(LedgerEntry {
             transaction_type =
                 required(choice(self.transaction_type, WalletTransactionType::parse)),
             amount = required(positive(self.amount, 100_000_000)),
             description = text(self.description, 1000),
-            reference_id = text(self.reference_id, 255),
-        )?;
-        Ok(LedgerEntry {
-            transaction_type,
-            amount,
+            reference_id = text(self.reference_id, 255);
             // A manual debit never takes the wallet below zero.
             floor: Money::ZERO,
-            description,
-            reference_id,
         })
     }
 }

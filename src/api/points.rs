@@ -204,17 +204,7 @@ impl PointInput {
     fn validate(self) -> ApiResult<PointFields> {
         let max_power = positive(self.max_power, POWER_BELOW);
         let max_power_given = max_power.clone();
-        let (
-            charging_point_name,
-            station_id,
-            device_id,
-            tariff_id,
-            charger_type,
-            phase,
-            oem_list,
-            max_power,
-            connectors,
-        ) = crate::validate!(
+        crate::validate!(PointFields {
             charging_point_name = required(text(self.charging_point_name, 255)),
             station_id = required(text(self.station_id, 255)),
             device_id = device_id(self.device_id),
@@ -224,17 +214,6 @@ impl PointInput {
             oem_list = required(choice(self.oem_list, Oem::parse)),
             max_power = max_power,
             connectors = connectors(self.connectors, &max_power_given),
-        )?;
-        Ok(PointFields {
-            charging_point_name,
-            station_id,
-            device_id,
-            tariff_id,
-            charger_type,
-            phase,
-            oem_list,
-            max_power,
-            connectors,
         })
     }
 }

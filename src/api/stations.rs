@@ -173,26 +173,7 @@ impl StationInput {
         let closing = time_of_day(self.closing_time);
         let lat_given = latitude.clone();
         let opening_given = opening.clone();
-        let (
-            station_id,
-            station_name,
-            organization,
-            address,
-            city,
-            state,
-            country,
-            pincode,
-            latitude,
-            longitude,
-            status,
-            grid_phase,
-            working_days,
-            opening_time,
-            closing_time,
-            contact_person,
-            contact_number,
-            email,
-        ) = crate::validate!(
+        crate::validate!(StationFields {
             station_id = required(code(self.station_id, 255)),
             station_name = required(text(self.station_name, 255)),
             organization = required(organization(self.organization, organizations)),
@@ -211,26 +192,6 @@ impl StationInput {
             contact_person = text(self.contact_person, 255),
             contact_number = phone(self.contact_number),
             email = email(self.email),
-        )?;
-        Ok(StationFields {
-            station_id,
-            station_name,
-            organization,
-            address,
-            city,
-            state,
-            country,
-            pincode,
-            latitude,
-            longitude,
-            status,
-            grid_phase,
-            working_days,
-            opening_time,
-            closing_time,
-            contact_person,
-            contact_number,
-            email,
         })
     }
 }

@@ -67,7 +67,7 @@ impl From<&Tariff> for TariffInput {
 
 impl TariffInput {
     fn validate(self) -> ApiResult<TariffFields> {
-        let (tariff_id, tariff_name, currency, base_charges, tax, status, created_by) = crate::validate!(
+        crate::validate!(TariffFields {
             tariff_id = required(code(self.tariff_id, 255)),
             tariff_name = required(text(self.tariff_name, 255)),
             currency = required(choice(self.currency, Currency::parse)),
@@ -76,15 +76,6 @@ impl TariffInput {
             status =
                 choice(self.status, TariffStatus::parse).map(|s| s.unwrap_or(TariffStatus::Active)),
             created_by = text(self.created_by, 255),
-        )?;
-        Ok(TariffFields {
-            tariff_id,
-            tariff_name,
-            currency,
-            base_charges,
-            tax,
-            status,
-            created_by,
         })
     }
 }

@@ -80,8 +80,14 @@ impl IntoProblems for Vec<Problem> {
 
 /// Checks every `field = check` and gives `Ok((values...))` when all pass, or a 422
 /// [`ApiError`](crate::error::ApiError) listing the problems of all that failed.
+///
+/// The struct form `validate!(Fields { a = check_a, b = check_b; fixed: value })` builds
+/// `Fields { a, b, fixed }` from the checked values instead of a tuple.
 #[macro_export]
 macro_rules! validate {
+    ($ty:ident { $($field:ident = $check:expr),+ $(,)? $(; $($fixed:ident : $value:expr),+ $(,)?)? }) => {
+        $crate::validate!($($field = $check),+).map(|($($field,)+)| $ty { $($field,)+ $($($fixed: $value,)+)? })
+    };
     ($($field:ident = $check:expr),+ $(,)?) => {{
         let mut problems: Vec<$crate::error::Problem> = Vec::new();
         $(
