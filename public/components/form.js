@@ -196,8 +196,9 @@ export function buildForm({ sections, values = {}, submitLabel = 'Save', cancelH
     if (details.length === 0 || unmatched.length > 0) {
       showBanner(err && err.message ? err.message : String(err), unmatched);
       banner.focus();
-    } else if (!details.some((d) => d.problem === err.message)) {
-      showBanner(err.message || 'Please correct the highlighted fields.');
+    } else {
+      // Every problem is shown at its field; the server's message repeats them with raw paths.
+      showBanner(details.length === 1 ? 'Please correct the highlighted field.' : `Please correct the ${details.length} highlighted fields.`);
     }
   };
 

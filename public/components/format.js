@@ -69,9 +69,13 @@ export const timeHM = (value) => (isBlank(value) ? '' : String(value).slice(0, 5
 /** Plain text or a dash. */
 export const text = (value) => (isBlank(value) ? DASH : String(value));
 
-/** "1c_ev_charging" → "1C EV Charging" for the known organizations. */
-const ORGS = { massive_mobility: 'Massive Mobility', '1c_ev_charging': '1C EV Charging' };
-export const organization = (code) => (isBlank(code) ? DASH : ORGS[code] || String(code));
+/** Organization names by code, filled from GET /organizations (see rememberOrganizations). */
+const ORGS = new Map();
+export function rememberOrganizations(list) {
+  for (const o of list || []) ORGS.set(o.code, o.name);
+}
+/** "1c_ev_charging" → "1C EV Charging" once the organizations are known; else the code. */
+export const organization = (code) => (isBlank(code) ? DASH : ORGS.get(code) || String(code));
 
 const CONNECTOR_TYPES = {
   type2: 'Type 2', ccs2: 'CCS2', type1: 'Type 1', gbt: 'GB/T', nacs: 'NACS', ac_socket: 'AC socket',

@@ -144,14 +144,14 @@ export async function show(ctx) {
 }
 
 function ledgerView(customerId, container, ctx) {
-  const state = { page: 1, limit: 20, filters: {} };
+  const state = { page: 1, limit: 20, sort: '-created_at', filters: {} };
   let seq = 0;
   async function reload(page = state.page) {
     state.page = page;
     const mine = ++seq;
     container.setAttribute('aria-busy', 'true');
     try {
-      const res = await api.listWalletTransactions(customerId, { page: state.page, limit: state.limit, ...state.filters });
+      const res = await api.listWalletTransactions(customerId, { page: state.page, limit: state.limit, sort: state.sort, ...state.filters });
       if (mine !== seq || !ctx.isCurrent()) return;
       const pg = res.pagination || { page: 1, limit: state.limit, total: res.data.length, pages: 1 };
       replace(
@@ -160,10 +160,12 @@ function ledgerView(customerId, container, ctx) {
           caption: 'Wallet transactions',
           empty: 'No wallet transactions yet.',
           rows: res.data,
+          sort: state.sort,
+          onSort: (sort) => { state.sort = sort; reload(1); },
           columns: [
-            { key: 'created_at', label: 'Date', render: (t) => fmt.dateTime(t.created_at) },
+            { key: 'created_at', label: 'Date', sortable: true, render: (t) => fmt.dateTime(t.created_at) },
             { key: 'transaction_type', label: 'Type', render: (t) => badge(t.transaction_type) },
-            { key: 'amount', label: 'Amount', align: 'num', render: (t) => h('span', { class: t.transaction_type === 'Debit' ? 'amount-debit' : 'amount-credit' }, `${t.transaction_type === 'Debit' ? '−' : '+'}${fmt.money(t.amount)}`) },
+            { key: 'amount', label: 'Amount', sortable: true, align: 'num', render: (t) => h('span', { class: t.transaction_type === 'Debit' ? 'amount-debit' : 'amount-credit' }, `${t.transaction_type === 'Debit' ? '−' : '+'}${fmt.money(t.amount)}`) },
             { key: 'balance', label: 'Balance after', align: 'num', render: (t) => fmt.money(t.balance) },
             { key: 'description', label: 'Description', render: (t) => fmt.text(t.description) },
             { key: 'reference_id', label: 'Reference', render: (t) => (t.reference_id ? h('code', {}, t.reference_id) : '—') },

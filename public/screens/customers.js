@@ -11,6 +11,7 @@ export function list(ctx) {
     intro: 'Drivers with a prepaid wallet.',
     newHref: '#/customers/new',
     newLabel: 'New customer',
+    defaultSort: '-created_at',
     empty: 'No customers yet.',
     fetch: api.listCustomers,
     filters: [
@@ -19,12 +20,12 @@ export function list(ctx) {
       { name: 'created_to', label: 'Created to', type: 'date' },
     ],
     columns: ({ deleteButton }) => [
-      { key: 'customer_name', label: 'Name', render: (c) => h('a', { href: `#/customers/${c.id}` }, c.customer_name) },
+      { key: 'customer_name', label: 'Name', sortable: true, render: (c) => h('a', { href: `#/customers/${c.id}` }, c.customer_name) },
       { key: 'phone', label: 'Phone', render: (c) => fmt.text(c.phone) },
       { key: 'email', label: 'Email', render: (c) => fmt.text(c.email) },
       { key: 'default_vehicle', label: 'Vehicle', render: (c) => fmt.text(c.default_vehicle) },
-      { key: 'wallet_balance', label: 'Wallet', align: 'num', render: (c) => fmt.money(c.wallet_balance) },
-      { key: 'created_at', label: 'Created', render: (c) => fmt.date(c.created_at) },
+      { key: 'wallet_balance', label: 'Wallet', sortable: true, align: 'num', render: (c) => fmt.money(c.wallet_balance) },
+      { key: 'created_at', label: 'Created', sortable: true, render: (c) => fmt.date(c.created_at) },
       {
         key: 'actions', label: 'Actions', align: 'actions',
         render: (c) => rowActions(

@@ -20,10 +20,11 @@ export function list(ctx) {
   listView(ctx, {
     title: 'Sessions',
     intro: 'Charging sessions reported by the chargers. Read-only.',
+    defaultSort: '-start_time',
     empty: 'No charging sessions yet.',
     fetch: api.listSessions,
     filters: [
-      { name: 'search', label: 'Search', type: 'search', placeholder: 'Session, customer, point, ID tag' },
+      { name: 'search', label: 'Search', type: 'search', placeholder: 'Session ID or ID tag' },
       { name: 'status', label: 'Status', type: 'select', options: STATUSES },
       { name: 'station_id', label: 'Station code', type: 'text' },
       { name: 'customer_id', label: 'Customer #', type: 'text', inputmode: 'numeric' },
@@ -38,10 +39,10 @@ export function list(ctx) {
         render: (s) => (s.customer_id ? h('a', { href: `#/customers/${s.customer_id}` }, fmt.text(s.customer_name)) : fmt.text(s.customer_name)),
       },
       { key: 'charging_point_name', label: 'Charging point', render: (s) => h('div', {}, fmt.text(s.charging_point_name), h('div', { class: 'cell-sub' }, `${fmt.text(s.station_id)} · connector ${fmt.text(s.connector_number)}`)) },
-      { key: 'start_time', label: 'Started', render: (s) => h('div', {}, fmt.dateTime(s.start_time), h('div', { class: 'cell-sub' }, duration(s))) },
+      { key: 'start_time', label: 'Started', sortable: true, render: (s) => h('div', {}, fmt.dateTime(s.start_time), h('div', { class: 'cell-sub' }, duration(s))) },
       { key: 'end_time', label: 'Ended', render: (s) => fmt.dateTime(s.end_time) },
-      { key: 'energy_consumed', label: 'Energy', align: 'num', render: (s) => fmt.kwh(s.energy_consumed) },
-      { key: 'billed_amount', label: 'Billed', align: 'num', render: (s) => fmt.money(s.billed_amount, s.currency) },
+      { key: 'energy_consumed', label: 'Energy', sortable: 'energy_wh', align: 'num', render: (s) => fmt.kwh(s.energy_consumed) },
+      { key: 'billed_amount', label: 'Billed', sortable: true, align: 'num', render: (s) => fmt.money(s.billed_amount, s.currency) },
       { key: 'status', label: 'Status', render: (s) => badge(s.status) },
     ],
   });

@@ -1,12 +1,11 @@
 // Charging stations: list with filters, create/edit form, delete (409 while it has points).
-import { h } from '../components/dom.js';
+import { h, replace } from '../components/dom.js';
 import * as fmt from '../components/format.js';
 import { badge } from '../components/badge.js';
 import { listView, rowActions } from '../components/list-view.js';
 import { resourceForm } from '../components/resource-form.js';
 import * as api from '../services/api.js';
 
-export const ORGANIZATIONS = [['massive_mobility', 'Massive Mobility'], ['1c_ev_charging', '1C EV Charging']];
 const STATUSES = [['Active', 'Active'], ['Inactive', 'Inactive'], ['Maintenance', 'Maintenance']];
 const GRID_PHASES = [['Single Phase', 'Single Phase'], ['Three Phase', 'Three Phase']];
 const DAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'].map((d) => [d, d[0].toUpperCase() + d.slice(1)]);
@@ -21,7 +20,22 @@ function hours(s) {
   return `${fmt.timeHM(s.opening_time) || '?'}–${fmt.timeHM(s.closing_time) || '?'}`;
 }
 
-export function list(ctx) {
+/** The organizations from the API as [code, name] options; null when they cannot be loaded. */
+async function organizationOptions() {
+  try {
+    const orgs = await api.listOrganizations();
+    fmt.rememberOrganizations(orgs);
+    return orgs.map((o) => [o.code, o.name]);
+  } catch (err) {
+    console.warn('could not load organizations:', err.message);
+    return null;
+  }
+}
+
+export async function list(ctx) {
+  replace(ctx.main, h('p', { class: 'loading' }, 'Loading…'));
+  const orgs = await organizationOptions();
+  if (!ctx.isCurrent()) return;
   listView(ctx, {
     title: 'Stations',
     intro: 'Charging sites with their address, opening hours and contacts.',
@@ -33,7 +47,9 @@ export function list(ctx) {
     filters: [
       { name: 'search', label: 'Search', type: 'search', placeholder: 'Name, code, address' },
       { name: 'status', label: 'Status', type: 'select', options: STATUSES },
-      { name: 'organization', label: 'Organization', type: 'select', options: ORGANIZATIONS },
+      orgs
+        ? { name: 'organization', label: 'Organization', type: 'select', options: orgs }
+        : { name: 'organization', label: 'Organization code', type: 'text' },
       { name: 'grid_phase', label: 'Grid phase', type: 'select', options: GRID_PHASES },
       { name: 'city', label: 'City', type: 'text' },
       { name: 'state', label: 'State', type: 'text' },
@@ -73,15 +89,18 @@ export function form(ctx) {
     backHref: '#/stations',
     isEdit,
     load: () => api.getStation(id),
+    prepare: async () => ({ orgs: await organizationOptions() }),
     defaults: { status: 'Active', country: 'India', grid_phase: 'Three Phase', working_days: DAYS.map(([d]) => d) },
     toValues: (s) => ({ ...s, opening_time: fmt.timeHM(s.opening_time), closing_time: fmt.timeHM(s.closing_time) }),
-    sections: () => [
+    sections: (station, { orgs }) => [
       {
         legend: 'Station',
         fields: [
           { name: 'station_id', label: 'Station code', required: !isEdit, readonly: isEdit, maxlength: 255, placeholder: 'e.g. ST-BLR-001', help: isEdit ? 'The code cannot be changed.' : 'Cannot be changed later.' },
           { name: 'station_name', label: 'Name', required: true, maxlength: 255 },
-          { name: 'organization', label: 'Organization', type: 'select', required: true, options: ORGANIZATIONS },
+          orgs
+            ? { name: 'organization', label: 'Organization', type: 'select', required: true, options: orgs }
+            : { name: 'organization', label: 'Organization code', required: true, maxlength: 255, help: 'The organization list could not be loaded; type the code.' },
           { name: 'status', label: 'Status', type: 'select', required: true, options: STATUSES },
           { name: 'grid_phase', label: 'Grid phase', type: 'select', required: true, options: GRID_PHASES },
         ],

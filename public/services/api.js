@@ -71,6 +71,9 @@ const seg = (id) => encodeURIComponent(String(id));
 // ---- health ---------------------------------------------------------------------------------
 export const getHealth = () => request('GET', '/api/health');
 
+// ---- organizations (read-only, keyed by code) ----------------------------------------------
+export const listOrganizations = () => request('GET', cms('/organizations'));
+
 // ---- tariffs (keyed by the string tariff_id) ------------------------------------------------
 export const listTariffs = (query) => request('GET', cms('/tariffs'), { query });
 export const getTariff = (tariffId) => request('GET', cms(`/tariffs/${seg(tariffId)}`));

@@ -1,0 +1,502 @@
+// End-to-end check of the admin UI against the REAL server (no mocks, no npm packages).
+// Node 20:  cargo build && node --experimental-websocket tests/ui/e2e.mjs
+// Env: EVCMS_BIN (default target/debug/evcms), CHROMIUM (default /usr/bin/chromium).
+// Starts the server on a fresh temp SQLite file and a free port, drives headless Chromium over
+// the DevTools protocol like an operator (typing into inputs, clicking buttons), checks the
+// results through the API, and prints "N passed, M failed" as its last line (exit 1 on failure).
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const BIN = path.resolve(REPO, process.env.EVCMS_BIN || 'target/debug/evcms');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const TOTAL_TIMEOUT_MS = 150_000;
+const WAIT_MS = 8_000;
+const started = Date.now();
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const tag = `${process.pid}-${Date.now().toString(36)}`;
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `evcms-e2e-${tag}-`));
+const shotsDir = path.join(tmp, 'screenshots');
+fs.mkdirSync(shotsDir);
+const dbFile = path.join(tmp, 'evcms.db');
+const profileDir = path.join(tmp, 'chromium-profile');
+
+// ---- results -------------------------------------------------------------------------------
+let passed = 0;
+const failures = [];
+function check(name, ok, detail = '') {
+  if (ok) {
+    passed += 1;
+    console.log(`  ok   ${name}`);
+  } else {
+    failures.push(`${name}${detail ? ` — ${detail}` : ''}`);
+    console.log(`  FAIL ${name}${detail ? ` — ${detail}` : ''}`);
+  }
+  return ok;
+}
+function fail(name, detail) { return check(name, false, detail); }
+
+// ---- processes -----------------------------------------------------------------------------
+const children = [];
+function killAll() {
+  for (const c of children) {
+    if (c.exitCode !== null || c.signalCode !== null) continue;
+    try { process.kill(-c.pid, 'SIGKILL'); } catch { try { c.kill('SIGKILL'); } catch { /* gone */ } }
+  }
+}
+process.on('exit', killAll);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => { killAll(); process.exit(130); });
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.unref();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => { const { port } = srv.address(); srv.close(() => resolve(port)); });
+  });
+}
+
+async function withTimeout(promise, ms, what) {
+  let timer;
+  const t = new Promise((_, reject) => { timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms); });
+  try { return await Promise.race([promise, t]); } finally { clearTimeout(timer); }
+}
+
+let serverLog = '';
+async function startServer() {
+  if (!fs.existsSync(BIN)) throw new Error(`server binary not found: ${BIN} (run cargo build, or set EVCMS_BIN)`);
+  const port = await freePort();
+  const srv = spawn(BIN, [], {
+    cwd: REPO,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, DATABASE_URL: `sqlite://${dbFile}?mode=rwc`, EVCMS_BIND: `127.0.0.1:${port}`, EVCMS_PUBLIC_DIR: path.join(REPO, 'public') },
+  });
+  children.push(srv);
+  srv.stdout.on('data', (d) => { serverLog += d; });
+  srv.stderr.on('data', (d) => { serverLog += d; });
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  while (Date.now() < deadline) {
+    if (srv.exitCode !== null) throw new Error(`server exited with ${srv.exitCode}:\n${serverLog.slice(-2000)}`);
+    try {
+      const r = await fetch(`${base}/api/health`, { signal: AbortSignal.timeout(1000) });
+      if (r.ok) return base;
+    } catch { /* not up yet */ }
+    await sleep(100);
+  }
+  throw new Error(`server not healthy within 20 s:\n${serverLog.slice(-2000)}`);
+}
+
+async function startChromium() {
+  const chrome = spawn(CHROMIUM, ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync', '--lang=en-US',
+    `--user-data-dir=${profileDir}`, '--remote-debugging-port=0', '--window-size=1400,900', 'about:blank'],
+  { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(chrome);
+  let stderr = '';
+  const wsUrl = await withTimeout(new Promise((resolve, reject) => {
+    chrome.stderr.on('data', (d) => {
+      stderr += d;
+      const m = stderr.match(/DevTools listening on (ws:\/\/\S+)/);
+      if (m) resolve(m[1]);
+    });
+    chrome.on('exit', (code) => reject(new Error(`chromium exited with ${code}: ${stderr.slice(-1500)}`)));
+  }), 20_000, 'chromium DevTools URL');
+  const httpBase = wsUrl.replace(/^ws:\/\//, 'http://').replace(/\/devtools\/.*$/, '');
+  for (let i = 0; i < 50; i += 1) {
+    try {
+      const targets = await (await fetch(`${httpBase}/json/list`, { signal: AbortSignal.timeout(1000) })).json();
+      const page = targets.find((t) => t.type === 'page');
+      if (page) return page.webSocketDebuggerUrl;
+    } catch { /* retry */ }
+    await sleep(100);
+  }
+  throw new Error('no page target in chromium');
+}
+
+// ---- DevTools protocol ---------------------------------------------------------------------
+const browserErrors = [];
+const expected4xx = [];
+let ws;
+let msgId = 0;
+const pending = new Map();
+function send(method, params = {}) {
+  const id = ++msgId;
+  return withTimeout(new Promise((resolve, reject) => {
+    pending.set(id, (msg) => (msg.error ? reject(new Error(`${method}: ${msg.error.message}`)) : resolve(msg.result)));
+    ws.send(JSON.stringify({ id, method, params }));
+  }), 10_000, method).finally(() => pending.delete(id));
+}
+async function connect(url) {
+  ws = new WebSocket(url);
+  await withTimeout(new Promise((resolve, reject) => {
+    ws.addEventListener('open', resolve);
+    ws.addEventListener('error', () => reject(new Error('DevTools websocket error')));
+  }), 10_000, 'DevTools websocket');
+  ws.addEventListener('message', (ev) => {
+    const msg = JSON.parse(ev.data);
+    if (msg.id && pending.has(msg.id)) pending.get(msg.id)(msg);
+    const p = msg.params;
+    if (msg.method === 'Runtime.consoleAPICalled' && ['error', 'warning', 'assert'].includes(p.type)) {
+      browserErrors.push(`console.${p.type}: ${p.args.map((a) => a.value ?? a.description).join(' ')}`);
+    }
+    if (msg.method === 'Runtime.exceptionThrown') {
+      browserErrors.push(`uncaught exception: ${p.exceptionDetails.exception?.description || p.exceptionDetails.text}`);
+    }
+    if (msg.method === 'Log.entryAdded' && ['error', 'warning'].includes(p.entry.level)) {
+      const text = `${p.entry.text} ${p.entry.url || ''}`.trim();
+      // A provoked 4xx answer (422, 409) is logged by Chromium as a failed resource: expected.
+      if (p.entry.source === 'network' && /status of 4\d\d/.test(p.entry.text)) expected4xx.push(text);
+      else browserErrors.push(`log.${p.entry.level}: ${text}`);
+    }
+  });
+  await send('Runtime.enable');
+  await send('Log.enable');
+  await send('Page.enable');
+  await send('Emulation.setDeviceMetricsOverride', { width: 1400, height: 900, deviceScaleFactor: 1, mobile: false });
+}
+
+async function evalJs(expr) {
+  const r = await send('Runtime.evaluate', { expression: `(async () => { ${expr} })()`, awaitPromise: true, returnByValue: true });
+  if (r.exceptionDetails) throw new Error(`page eval failed: ${r.exceptionDetails.exception?.description || r.exceptionDetails.text}`);
+  return r.result.value;
+}
+const js = (v) => JSON.stringify(v);
+
+/** Polls `expr` (a JS expression evaluated in the page) until truthy; returns its value. */
+async function waitFor(expr, what, timeout = WAIT_MS) {
+  const deadline = Date.now() + timeout;
+  let last;
+  while (Date.now() < deadline) {
+    try {
+      last = await evalJs(`return (${expr});`);
+      if (last) return last;
+    } catch (e) { last = e.message; }
+    await sleep(60);
+  }
+  throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${js(last)})`);
+}
+
+async function go(hash) {
+  await evalJs(`location.hash = ${js(hash)}; return true;`);
+  await waitFor(`location.hash.split('?')[0] === ${js(hash.split('?')[0])}`, `navigation to ${hash}`);
+}
+
+async function mouseClick({ x, y }) {
+  for (const t of ['mouseMoved', 'mousePressed', 'mouseReleased']) {
+    await send('Input.dispatchMouseEvent', { type: t, x, y, button: 'left', clickCount: 1 });
+  }
+}
+
+/**
+ * Clicks the centre of the element matching `selector` (optionally: whose text contains `text`)
+ * with a real mouse event. A toast lying over it is dismissed first with its × button, as an
+ * operator would; anything else covering it is an error.
+ */
+async function click(selector, text = null) {
+  const find = `[...document.querySelectorAll(${js(selector)})].find((e) => e.offsetParent !== null && (${js(text)} === null || e.textContent.includes(${js(text)})))`;
+  await waitFor(`${find} && !${find}.disabled`, `clickable ${selector}${text ? ` “${text}”` : ''}`);
+  const deadline = Date.now() + WAIT_MS;
+  for (;;) {
+    const at = await evalJs(`const el = ${find}; el.scrollIntoView({block: 'center'}); const r = el.getBoundingClientRect();
+      const x = r.left + r.width / 2, y = r.top + r.height / 2; const hit = document.elementFromPoint(x, y);
+      if (hit && (el === hit || el.contains(hit))) return {x, y};
+      const toast = hit && hit.closest('.toast');
+      if (toast) { const c = toast.querySelector('.toast-close').getBoundingClientRect(); return {toast: true, x: c.left + c.width / 2, y: c.top + c.height / 2}; }
+      return {covered: hit ? hit.outerHTML.slice(0, 120) : 'nothing'};`);
+    if (at.covered === undefined && !at.toast) return mouseClick(at);
+    if (at.toast) await mouseClick(at);
+    if (Date.now() > deadline) throw new Error(`${selector} is covered by ${at.covered}`);
+    await sleep(60);
+  }
+}
+
+/** Focuses the input, selects its content and types `text` over it. */
+async function type(selector, text) {
+  await waitFor(`document.querySelector(${js(selector)})`, `input ${selector}`);
+  await evalJs(`const el = document.querySelector(${js(selector)}); el.scrollIntoView({block: 'center'}); el.focus(); el.select && el.select(); return true;`);
+  await send('Input.dispatchKeyEvent', { type: 'keyDown', key: 'Delete', code: 'Delete', windowsVirtualKeyCode: 46 });
+  await send('Input.dispatchKeyEvent', { type: 'keyUp', key: 'Delete', code: 'Delete', windowsVirtualKeyCode: 46 });
+  if (text !== '') await send('Input.insertText', { text });
+  const now = await evalJs(`return document.querySelector(${js(selector)}).value;`);
+  if (now !== text) throw new Error(`typing into ${selector}: wanted ${js(text)}, field holds ${js(now)}`);
+}
+
+/** Types a time (HH:MM) into an <input type=time> segment by segment, like a keyboard user. */
+async function typeTime(selector, hhmm) {
+  await evalJs(`const el = document.querySelector(${js(selector)}); el.scrollIntoView({block: 'center'}); el.focus(); return true;`);
+  const [hh, mm] = hhmm.split(':');
+  const h = Number(hh);
+  const keys = [...String(h % 12 || 12).padStart(2, '0'), ...mm, h < 12 ? 'A' : 'P'];
+  for (const k of keys) {
+    await send('Input.dispatchKeyEvent', { type: 'keyDown', key: k, text: k });
+    await send('Input.dispatchKeyEvent', { type: 'keyUp', key: k });
+  }
+  const now = await evalJs(`return document.querySelector(${js(selector)}).value;`);
+  if (now !== hhmm) throw new Error(`typing time into ${selector}: wanted ${hhmm}, field holds ${js(now)}`);
+}
+
+/** Picks an option of a <select> (by value, or by the first option whose label contains `label`). */
+async function choose(selector, { value, label }) {
+  const optExpr = `[...document.querySelector(${js(selector)}).options].find((o) => ${value !== undefined ? `o.value === ${js(String(value))}` : `o.textContent.includes(${js(label)})`})`;
+  await waitFor(`document.querySelector(${js(selector)}) && ${optExpr}`, `option ${value ?? label} in ${selector}`);
+  return evalJs(`const s = document.querySelector(${js(selector)}); s.scrollIntoView({block: 'center'}); s.focus(); s.value = ${optExpr}.value;
+    s.dispatchEvent(new Event('input', {bubbles: true})); s.dispatchEvent(new Event('change', {bubbles: true})); return s.value;`);
+}
+
+const shots = [];
+async function shot(name, full = true) {
+  if (full) await evalJs('window.scrollTo(0, 0); return true;');
+  await sleep(150);
+  const r = await send('Page.captureScreenshot', { format: 'png', captureBeyondViewport: full });
+  const file = path.join(shotsDir, `${String(shots.length + 1).padStart(2, '0')}-${name}.png`);
+  fs.writeFileSync(file, Buffer.from(r.data, 'base64'));
+  shots.push(file);
+}
+
+const text = (selector) => `(document.querySelector(${js(selector)})?.textContent || '')`;
+const fld = (name) => `[data-field="${name}"]`;
+const fieldError = (name) => `${fld(name)} > .field-error`;
+const submitBtn = 'form.resource-form .form-actions button[type=submit]';
+const toastText = `[...document.querySelectorAll('.toast')].map((t) => t.textContent).join(' | ')`;
+
+// ---- the operator's walk through the UI ------------------------------------------------------
+async function scenario(base) {
+  const API = `${base}/api/cms`;
+  const getJson = async (p) => {
+    const r = await fetch(API + p, { signal: AbortSignal.timeout(5000) });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  };
+  const T = { code: 'E2E-TRF-1', name: 'E2E Standard AC', base: '18.50', tax: '18' };
+  const S = { code: 'E2E-STN-1', name: 'E2E Koramangala Hub', city: 'Bengaluru', email: 'ops@example.com' };
+  const P = { name: 'E2E Bay 1', device: 'E2E-CP-001', max: '22' };
+  const C = { name: 'Asha Rao', phone: '+91 98765 43210', email: 'asha@example.com', vehicle: 'Tata Nexon EV' };
+
+  await send('Page.navigate', { url: `${base}/#/stations` });
+  await waitFor(`document.querySelector('.results table') && document.querySelector('#health')?.dataset.state === 'ok'`, 'stations list and health indicator');
+  check('shell: health indicator shows the server online', (await evalJs(`return ${text('#health')};`)).includes('Online'));
+
+  // 1. Tariff through the form.
+  await go('#/tariffs/new');
+  await type(`${fld('tariff_id')} input`, T.code);
+  await type(`${fld('tariff_name')} input`, T.name);
+  await type(`${fld('created_by')} input`, 'e2e');
+  await type(`${fld('base_charges')} input`, T.base);
+  await type(`${fld('tax')} input`, T.tax);
+  await shot('tariff-form');
+  await click(submitBtn);
+  await waitFor(`location.hash.startsWith('#/tariffs') && !location.hash.includes('/new') && document.querySelector('.results tbody')?.textContent.includes(${js(T.code)})`, 'tariff in the list after create');
+  check('tariff: list shows the new tariff with its price', (await evalJs(`return ${text('.results tbody')};`)).includes('18.50'));
+  const tariff = await getJson(`/tariffs/${T.code}`);
+  check('tariff: API has it with the typed values', tariff.status === 200 && tariff.body.tariff_name === T.name && Number(tariff.body.base_charges) === 18.5
+    && Number(tariff.body.tax) === 18 && tariff.body.currency === 'INR' && tariff.body.status === 'Active' && tariff.body.created_by === 'e2e', js(tariff));
+  await shot('tariffs-list', false);
+
+  // 2. Station: first a bad e-mail (422 shown at the email field), then fixed.
+  await go('#/stations/new');
+  const orgs = (await getJson('/organizations')).body;
+  await waitFor(`document.querySelector('${fld('organization')} select')?.options.length > 1`, 'organization options');
+  const orgOptions = await evalJs(`return [...document.querySelector('${fld('organization')} select').options].filter((o) => o.value).map((o) => [o.value, o.textContent]);`);
+  check('station form: organization choices come from GET /organizations',
+    js(orgOptions) === js(orgs.map((o) => [o.code, o.name])), `${js(orgOptions)} vs ${js(orgs)}`);
+  await type(`${fld('station_id')} input`, S.code);
+  await type(`${fld('station_name')} input`, S.name);
+  await choose(`${fld('organization')} select`, { value: 'massive_mobility' });
+  await type(`${fld('city')} input`, S.city);
+  await type(`${fld('state')} input`, 'Karnataka');
+  await type(`${fld('pincode')} input`, '560034');
+  await typeTime(`${fld('opening_time')} input`, '08:00');
+  await typeTime(`${fld('closing_time')} input`, '22:00');
+  // All days are ticked by default: untick the weekend.
+  await click(`${fld('working_days')} input[value="saturday"]`);
+  await click(`${fld('working_days')} input[value="sunday"]`);
+  await type(`${fld('contact_person')} input`, 'Ravi Kumar');
+  await type(`${fld('contact_number')} input`, '+919876500000');
+  await type(`${fld('email')} input`, 'not-an-email');
+  await click(submitBtn);
+  await waitFor(`!document.querySelector(${js(fieldError('email'))})?.hidden && ${text(fieldError('email'))}`, 'inline error at the station email field');
+  check('station: bad e-mail is shown at the email field', /e-?mail/i.test(await evalJs(`return ${text(fieldError('email'))};`)));
+  check('station: only the email field is marked invalid', js(await evalJs(`return [...document.querySelectorAll('.has-error')].map((e) => e.dataset.field);`)) === js(['email']));
+  check('station: the email input carries aria-invalid', (await evalJs(`return document.querySelector('${fld('email')} input').getAttribute('aria-invalid');`)) === 'true');
+  check('station: nothing was created by the refused form', (await getJson(`/stations/${S.code}`)).status === 404);
+  await shot('station-form-error');
+  await type(`${fld('email')} input`, S.email);
+  await click(submitBtn);
+  await waitFor(`location.hash.startsWith('#/stations') && !location.hash.includes('/new') && document.querySelector('.results tbody')?.textContent.includes(${js(S.code)})`, 'station in the list after create');
+  const station = await getJson(`/stations/${S.code}`);
+  check('station: API has it with times and working days', station.status === 200 && station.body.station_name === S.name
+    && station.body.opening_time === '08:00:00' && station.body.closing_time === '22:00:00'
+    && js(station.body.working_days) === js(['monday', 'tuesday', 'wednesday', 'thursday', 'friday'])
+    && station.body.organization === 'massive_mobility' && station.body.email === S.email && station.body.city === S.city
+    && station.body.country === 'India' && station.body.status === 'Active', js(station));
+  const stRow = await evalJs(`return [...document.querySelectorAll('.results tbody tr')].find((r) => r.textContent.includes(${js(S.code)}))?.textContent || '';`);
+  check('station: list row shows name, organization name, hours and days', stRow.includes(S.name) && stRow.includes('Massive Mobility') && stRow.includes('08:00–22:00') && stRow.includes('Mon, Tue, Wed, Thu, Fri'), stRow);
+  await shot('stations-list', false);
+
+  // 3. Charging point with 2 connectors; first the 2nd connector above max_power.
+  await go(`#/points/new`);
+  await type(`${fld('charging_point_name')} input`, P.name);
+  await choose(`${fld('station_id')} select`, { value: S.code });
+  await type(`${fld('device_id')} input`, P.device);
+  await choose(`${fld('tariff_id')} select`, { label: T.code });
+  await choose(`${fld('charger_type')} select`, { value: 'AC' });
+  await choose(`${fld('phase')} select`, { value: 'Phase Y' });
+  await choose(`${fld('oem_list')} select`, { value: 'EVRE' });
+  await type(`${fld('max_power')} input`, P.max);
+  await type(`${fld('connectors[0].power')} input`, '22');
+  await click('.connector-add button', 'Add connector');
+  await waitFor(`document.querySelectorAll('.connector-row').length === 2`, 'second connector row');
+  check('point form: the added row gets connector number 2', (await evalJs(`return document.querySelector('${fld('connectors[1].connector_id')} select').value;`)) === '2');
+  await choose(`${fld('connectors[1].connector_type')} select`, { value: 'type1' });
+  await type(`${fld('connectors[1].power')} input`, '30');
+  await click(submitBtn);
+  await waitFor(`!document.querySelector(${js(fieldError('connectors[1].power'))})?.hidden`, 'inline error at connector 2 power');
+  check('point: power above max_power is shown at connector 2’s power field', /max_power|max power/i.test(await evalJs(`return ${text(fieldError('connectors[1].power'))};`)));
+  check('point: connector 1 shows no error', (await evalJs(`return document.querySelector(${js(fieldError('connectors[0].power'))}).hidden;`)) === true);
+  check('point: nothing was created by the refused form', (await getJson(`/points?search=${encodeURIComponent(P.name)}`)).body.pagination.total === 0);
+  await shot('point-form-error');
+  await type(`${fld('connectors[1].power')} input`, '11');
+  await click(submitBtn);
+  await waitFor(`location.hash.startsWith('#/points') && !location.hash.includes('/new') && document.querySelector('.results tbody')?.textContent.includes(${js(P.name)})`, 'point in the list after create');
+  const pts = (await getJson(`/points?search=${encodeURIComponent(P.name)}`)).body.data;
+  const pt = pts[0] || {};
+  const conns = (pt.connectors || []).map((c) => [c.connector_id, c.connector_type, Number(c.power)]);
+  check('point: API has it with station, tariff and 2 connectors', pts.length === 1 && pt.station_id === S.code && pt.tariff_id === tariff.body.id
+    && pt.device_id === P.device && pt.phase === 'Phase Y' && pt.oem_list === 'EVRE' && Number(pt.max_power) === 22
+    && js(conns) === js([['1', 'type2', 22], ['2', 'type1', 11]]), js(pt));
+  const ptRow = await evalJs(`return [...document.querySelectorAll('.results tbody tr')].find((r) => r.textContent.includes(${js(P.name)}))?.textContent || '';`);
+  check('point: list row shows station, tariff and both connectors', ptRow.includes(S.name) && ptRow.includes(T.name) && ptRow.includes('#1') && ptRow.includes('#2'), ptRow);
+  await shot('points-list', false);
+
+  // Editing without changes sends nothing; the form shows both connectors.
+  await go(`#/points/${pt.id}/edit`);
+  await waitFor(`document.querySelectorAll('.connector-row').length === 2`, 'edit form with 2 connectors');
+  check('point edit: form loads the 2 connectors', (await evalJs(`return document.querySelector('${fld('connectors[1].power')} input').value;`)) === '11');
+  await shot('point-edit');
+
+  // 4. Customer, then a 500 credit from the detail screen.
+  await go('#/customers/new');
+  await type(`${fld('customer_name')} input`, C.name);
+  await type(`${fld('phone')} input`, C.phone);
+  await type(`${fld('email')} input`, C.email);
+  await type(`${fld('default_vehicle')} input`, C.vehicle);
+  await click(submitBtn);
+  await waitFor(`/^#\\/customers\\/\\d+$/.test(location.hash) && document.querySelector('.balance-amount')`, 'customer detail after create');
+  const custId = Number(await evalJs(`return location.hash.split('/')[2];`));
+  const cust0 = await getJson(`/customers/${custId}`);
+  check('customer: API has it with the typed values (phone normalised)', cust0.status === 200 && cust0.body.customer_name === C.name
+    && cust0.body.phone === '+919876543210' && cust0.body.email === C.email && cust0.body.default_vehicle === C.vehicle && Number(cust0.body.wallet_balance) === 0, js(cust0));
+  await waitFor(`document.querySelector('.results .data-table')`, 'ledger table');
+  check('customer detail: empty ledger says so', (await evalJs(`return ${text('.results tbody')};`)).includes('No wallet transactions yet'));
+  const creditForm = '#main section form.resource-form';
+  await type(`${creditForm} ${fld('amount')} input`, '500');
+  await type(`${creditForm} ${fld('description')} input`, 'Top-up at counter');
+  await type(`${creditForm} ${fld('reference_id')} input`, 'PAY-E2E-0001');
+  await click(`${creditForm} button[type=submit]`);
+  await waitFor(`${text('.balance-amount')}.includes('500.00') && ${text('.results tbody')}.includes('PAY-E2E-0001')`, 'balance 500.00 and the ledger row');
+  check('wallet: balance on screen is ₹500.00', (await evalJs(`return ${text('.balance-amount')};`)).trim() === '₹500.00');
+  check('wallet: success toast names the new balance', (await evalJs(`return ${toastText};`)).includes('₹500.00'));
+  const cust1 = await getJson(`/customers/${custId}`);
+  check('wallet: API wallet_balance is 500.00', Number(cust1.body.wallet_balance) === 500, js(cust1.body));
+  const ledger = (await getJson(`/customers/${custId}/wallet-transactions`)).body.data;
+  check('wallet: API ledger has one Credit of 500.00 with balance 500.00', ledger.length === 1 && ledger[0].transaction_type === 'Credit'
+    && Number(ledger[0].amount) === 500 && Number(ledger[0].balance) === 500 && ledger[0].reference_id === 'PAY-E2E-0001' && ledger[0].description === 'Top-up at counter', js(ledger));
+  check('wallet: the credit form is reset after applying', (await evalJs(`return document.querySelector('${creditForm} ${fld('amount')} input').value;`)) === '');
+  // A debit above the balance: the server's insufficient_balance shows at the amount field.
+  await choose(`${creditForm} ${fld('transaction_type')} select`, { value: 'Debit' });
+  await type(`${creditForm} ${fld('amount')} input`, '10000');
+  await click(`${creditForm} button[type=submit]`);
+  await waitFor(`!document.querySelector('${creditForm} ${fieldError('amount')}')?.hidden`, 'insufficient balance error at amount');
+  check('wallet: a debit above the balance is refused at the amount field', /balance/i.test(await evalJs(`return ${text(`${creditForm} ${fieldError('amount')}`)};`)));
+  check('wallet: balance unchanged after the refused debit', Number((await getJson(`/customers/${custId}`)).body.wallet_balance) === 500);
+  await shot('customer-detail');
+
+  // 5. Lists show the records.
+  await go('#/customers');
+  await waitFor(`document.querySelector('.results tbody')?.textContent.includes(${js(C.name)})`, 'customer in the list');
+  const cRow = await evalJs(`return [...document.querySelectorAll('.results tbody tr')].find((r) => r.textContent.includes(${js(C.name)}))?.textContent || '';`);
+  check('customers list: row shows phone and wallet ₹500.00', cRow.includes('+919876543210') && cRow.includes('₹500.00'), cRow);
+  await click('.results th button', 'Wallet');
+  await waitFor(`location.hash.includes('sort=wallet_balance') && document.querySelector('.results tbody')?.textContent.includes(${js(C.name)})`, 'customers sorted by wallet');
+  check('customers list: sorting by wallet works against the API', !(await evalJs(`return !!document.querySelector('.results .banner-error');`)));
+  await shot('customers-list', false);
+
+  // 6. Deleting a station that has a point: 409 shown in the dialog, station kept.
+  await go('#/stations');
+  await waitFor(`document.querySelector('.results tbody')?.textContent.includes(${js(S.code)})`, 'station in the list');
+  await click(`.results button[aria-label="Delete ${S.name}"]`);
+  await waitFor(`document.querySelector('dialog[open]')`, 'confirm dialog');
+  await click('dialog[open] .btn-danger', 'Delete');
+  await waitFor(`!document.querySelector('dialog[open] .banner-error')?.hidden && ${text('dialog[open] .banner-error')}`, '409 message in the dialog');
+  check('station delete: 409 message is shown in the dialog', /charging point/i.test(await evalJs(`return ${text('dialog[open] .banner-error')};`)));
+  await shot('station-delete-409', false);
+  await click('dialog[open] .btn-secondary', 'Cancel');
+  await waitFor(`!document.querySelector('dialog[open]')`, 'dialog closed');
+  check('station delete: station still exists in the API', (await getJson(`/stations/${S.code}`)).status === 200);
+  check('station delete: station still listed', (await evalJs(`return ${text('.results tbody')};`)).includes(S.code));
+
+  // 7. Sessions screen renders an empty list without errors.
+  const errorsBefore = browserErrors.length;
+  await go('#/sessions');
+  await waitFor(`document.querySelector('.results .data-table') && document.querySelector('.results')?.getAttribute('aria-busy') === 'false'`, 'sessions table');
+  check('sessions: empty list is rendered', (await evalJs(`return ${text('.results tbody')};`)).includes('No charging sessions yet'));
+  check('sessions: no error banner', !(await evalJs(`return !!document.querySelector('.results .banner-error');`)));
+  await click('.results th button', 'Billed');
+  await waitFor(`location.hash.includes('sort=') && document.querySelector('.results')?.getAttribute('aria-busy') === 'false'`, 'sessions sorted');
+  check('sessions: sorting is accepted by the API', !(await evalJs(`return !!document.querySelector('.results .banner-error');`)));
+  await sleep(200);
+  check('sessions: no console errors on the sessions screen', browserErrors.length === errorsBefore, browserErrors.slice(errorsBefore).join('; '));
+  await shot('sessions-list', false);
+
+  // Tariffs list, and the phone layout.
+  await go('#/tariffs');
+  await waitFor(`document.querySelector('.results tbody')?.textContent.includes(${js(T.code)})`, 'tariff in the list');
+  await send('Emulation.setDeviceMetricsOverride', { width: 390, height: 844, deviceScaleFactor: 1, mobile: true });
+  await go('#/points');
+  await waitFor(`document.querySelector('.results tbody')?.textContent.includes(${js(P.name)})`, 'points list on a phone');
+  check('phone layout: no horizontal page overflow', await evalJs(`return document.documentElement.scrollWidth <= window.innerWidth + 1;`),
+    String(await evalJs(`return document.documentElement.scrollWidth;`)));
+  await shot('points-list-phone', false);
+}
+
+// ---- main ------------------------------------------------------------------------------------
+const watchdog = setTimeout(() => {
+  console.error(`e2e: gave up after ${TOTAL_TIMEOUT_MS / 1000} s`);
+  killAll();
+  console.log(`${passed} passed, ${failures.length + 1} failed`);
+  process.exit(1);
+}, TOTAL_TIMEOUT_MS);
+
+try {
+  const base = await startServer();
+  console.log(`server: ${base} (db ${dbFile})`);
+  await connect(await startChromium());
+  await scenario(base);
+} catch (e) {
+  let where = '';
+  try {
+    where = await evalJs(`return location.hash + ' | ' + [...document.querySelectorAll('.banner:not([hidden]), .field-error:not([hidden])')].map((b) => b.textContent).join(' | ');`);
+    await shot('failure');
+  } catch { /* the browser may be gone */ }
+  fail('scenario ran to the end', `${e && e.stack ? e.stack : String(e)}${where ? `\n    page: ${where}` : ''}`);
+} finally {
+  check('no uncaught page exceptions or console errors', browserErrors.length === 0, browserErrors.join('\n    '));
+  if (expected4xx.length) console.log(`  (expected failed requests logged by the browser: ${expected4xx.length})`);
+  try { ws && ws.close(); } catch { /* closed */ }
+  killAll();
+  await sleep(200);
+  clearTimeout(watchdog);
+  if (failures.length && serverLog) console.log(`server log (tail):\n${serverLog.slice(-1500)}`);
+  console.log(`screenshots (${shots.length}) in ${shotsDir}:`);
+  for (const s of shots) console.log(`  ${s}`);
+  for (const p of [profileDir, dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) fs.rmSync(p, { recursive: true, force: true });
+  console.log(`e2e took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (failures.length) console.log(`failures:\n  ${failures.join('\n  ')}`);
+  console.log(`${passed} passed, ${failures.length} failed`);
+  process.exitCode = failures.length ? 1 : 0;
+}
