@@ -1,6 +1,8 @@
 // Toast notifications in a polite live region (errors use role="alert" so they are announced).
 import { h } from './dom.js';
 
+const MAX_TOASTS = 3;
+
 function region() {
   let el = document.getElementById('toasts');
   if (!el) {
@@ -21,7 +23,10 @@ export function toast(message, kind = 'info', { timeout = kind === 'error' ? 800
   );
   const remove = () => el.remove();
   close.addEventListener('click', remove);
-  region().appendChild(el);
+  const box = region();
+  // Keep the stack short: the oldest notifications give way to new ones.
+  while (box.children.length >= MAX_TOASTS) box.firstElementChild.remove();
+  box.appendChild(el);
   if (timeout) setTimeout(remove, timeout);
   return remove;
 }

@@ -14,7 +14,7 @@ const CONNECTOR_IDS = ['1', '2', '3'];
 const CONNECTOR_TYPES = ['type2', 'ccs2', 'type1', 'gbt', 'nacs', 'ac_socket'].map((t) => [t, fmt.connectorType(t)]);
 const MAX_CONNECTORS = 3;
 
-const tariffLabel = (t) => `${t.tariff_name} (${t.tariff_id}) · ${fmt.money(t.base_charges, t.currency)}/kWh`;
+const tariffLabel = (t) => `${t.tariff_name} · ${fmt.money(t.base_charges, t.currency)}/kWh`;
 
 /** Loads a list for a picker; resolves [] (and logs) when the resource is unavailable. */
 async function optional(promise) {
@@ -39,7 +39,7 @@ function connectorChips(p) {
         { class: 'chip', title: c.status_at ? `Status since ${fmt.dateTime(c.status_at)}${c.error_code && c.error_code !== 'NoError' ? ` · ${c.error_code}` : ''}` : 'No status reported yet' },
         h('span', { class: 'chip-id' }, `#${c.connector_id}`),
         ` ${fmt.connectorType(c.connector_type)} · ${fmt.kw(c.power)} `,
-        badge(c.status),
+        badge(c.status, 'No status yet'),
       ),
     ),
   );
@@ -82,7 +82,7 @@ export async function list(ctx) {
     columns: ({ deleteButton }) => [
       {
         key: 'charging_point_name', label: 'Name', sortable: true,
-        render: (p) => h('div', {}, h('a', { href: `#/points/${p.id}/edit` }, p.charging_point_name), h('div', { class: 'cell-sub' }, p.device_id ? `Device ${p.device_id}` : 'No device ID')),
+        render: (p) => h('div', {}, h('a', { href: `#/points/${p.id}/edit` }, p.charging_point_name), h('div', { class: 'cell-sub nowrap' }, p.device_id ? `Device ${p.device_id}` : 'No device ID')),
       },
       {
         key: 'station_id', label: 'Station',
@@ -91,7 +91,7 @@ export async function list(ctx) {
           return h('div', {}, s ? s.station_name : fmt.text(p.station_name), p.station_id ? h('div', { class: 'cell-sub' }, h('code', {}, p.station_id)) : null);
         },
       },
-      { key: 'charger_type', label: 'Type', render: (p) => h('div', {}, fmt.text(p.charger_type), h('div', { class: 'cell-sub' }, fmt.text(p.phase))) },
+      { key: 'charger_type', label: 'Type', render: (p) => h('div', {}, fmt.text(p.charger_type), h('div', { class: 'cell-sub nowrap' }, fmt.text(p.phase))) },
       { key: 'oem_list', label: 'OEM', render: (p) => fmt.text(p.oem_list) },
       { key: 'max_power', label: 'Max power', sortable: true, align: 'num', render: (p) => fmt.kw(p.max_power) },
       {
@@ -154,7 +154,7 @@ function connectorsEditor(initial) {
     const remove = h('button', { type: 'button', class: 'btn btn-small btn-danger-ghost' }, 'Remove');
     const title = h('h3', { class: 'connector-title' });
     const status = c.id
-      ? h('p', { class: 'connector-status' }, 'Live status: ', badge(c.status), c.error_code && c.error_code !== 'NoError' ? ` ${c.error_code}` : '', c.status_at ? h('span', { class: 'cell-sub' }, ` since ${fmt.dateTime(c.status_at)}`) : null)
+      ? h('p', { class: 'connector-status' }, 'Live status: ', badge(c.status, 'No status yet'), c.error_code && c.error_code !== 'NoError' ? ` ${c.error_code}` : '', c.status_at ? h('span', { class: 'cell-sub' }, ` since ${fmt.dateTime(c.status_at)}`) : null)
       : null;
     const errRow = h('p', { class: 'field-error', hidden: true });
     const el = h(
@@ -223,7 +223,7 @@ export function form(ctx) {
             stations
               ? { name: 'station_id', label: 'Station', type: 'select', required: true, options: stations.map((s) => [s.station_id, `${s.station_name} (${s.station_id})`]) }
               : { name: 'station_id', label: 'Station code', required: true, maxlength: 255, help: 'The station list could not be loaded; type the station code.' },
-            { name: 'device_id', label: 'Device ID (OCPP identity)', maxlength: 255, help: 'The charge point identity it connects with over OCPP. Optional.' },
+            { name: 'device_id', label: 'Device ID (OCPP identity)', maxlength: 48, help: 'The charge point identity it connects with over OCPP. Optional.' },
             {
               name: 'tariff_id', label: 'Tariff', type: 'select', emptyLabel: 'No tariff',
               options: usable.map((t) => [t.id, tariffLabel(t) + (t.status === 'Active' ? '' : ' — inactive')]),

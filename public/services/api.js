@@ -11,7 +11,8 @@ export class ApiError extends Error {
    * @param {{field: string, problem: string}[]} details per-field problems (422)
    */
   constructor(status, code, message, details = []) {
-    super(message);
+    const text = String(message ?? '');
+    super(text.charAt(0).toUpperCase() + text.slice(1));
     this.name = 'ApiError';
     this.status = status;
     this.code = code;

@@ -343,7 +343,7 @@ async function scenario(base) {
   await type(`${fld('charging_point_name')} input`, P.name);
   await choose(`${fld('station_id')} select`, { value: S.code });
   await type(`${fld('device_id')} input`, P.device);
-  await choose(`${fld('tariff_id')} select`, { label: T.code });
+  await choose(`${fld('tariff_id')} select`, { label: T.name });
   await choose(`${fld('charger_type')} select`, { value: 'AC' });
   await choose(`${fld('phase')} select`, { value: 'Phase Y' });
   await choose(`${fld('oem_list')} select`, { value: 'EVRE' });
