@@ -485,7 +485,7 @@ try {
   } catch { /* the browser may be gone */ }
   fail('scenario ran to the end', `${e && e.stack ? e.stack : String(e)}${where ? `\n    page: ${where}` : ''}`);
 } finally {
-  check('no uncaught page exceptions or console errors', browserErrors.length === 0, browserErrors.join('\n    '));
+  if (ws) check('no uncaught page exceptions or console errors', browserErrors.length === 0, browserErrors.join('\n    '));
   if (expected4xx.length) console.log(`  (expected failed requests logged by the browser: ${expected4xx.length})`);
   try { ws && ws.close(); } catch { /* closed */ }
   killAll();
