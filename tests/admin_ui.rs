@@ -1,0 +1,62 @@
+//! The admin UI, end to end: `tests/ui/e2e.mjs` drives headless Chromium through the real UI
+//! against the real server (this test's build of `evcms`) and checks the results through the API.
+//!
+//! It needs Node 20 and Chromium. Without them the test is skipped with a note, except under
+//! `CI=true`, where that is a failure (`.ci/run` installs Chromium).
+
+use std::path::Path;
+use std::process::Command;
+
+fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
+}
+
+fn available(program: &str, arg: &str) -> bool {
+    Command::new(program)
+        .arg(arg)
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn an_operator_can_set_up_a_site_and_credit_a_wallet_through_the_ui() {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".to_owned());
+    let missing: Vec<&str> = [
+        ("node", available("node", "--version")),
+        ("chromium", Path::new(&chromium).exists()),
+    ]
+    .into_iter()
+    .filter(|(_, found)| !found)
+    .map(|(name, _)| name)
+    .collect();
+    if !missing.is_empty() {
+        assert!(
+            !in_ci(),
+            "CI=true and the UI test cannot run: missing {missing:?}"
+        );
+        eprintln!("skipping the admin UI test: missing {missing:?}");
+        return;
+    }
+    let output = Command::new("node")
+        .args(["--experimental-websocket", "tests/ui/e2e.mjs"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("EVCMS_BIN", env!("CARGO_BIN_EXE_evcms"))
+        .env("CHROMIUM", &chromium)
+        .output()
+        .expect("node runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "the UI check failed:\n{stdout}\n{stderr}"
+    );
+    let summary = stdout
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or_default();
+    assert!(
+        summary.ends_with(" 0 failed") && !summary.starts_with("0 passed"),
+        "unexpected summary {summary:?}:\n{stdout}"
+    );
+}
