@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::json::{JsonObject, apply_changes, from_value};
-use super::query::{ListQuery, Page, QueryReader, range_end, range_start};
+use super::query::{ListQuery, Page, PageQuery, QueryReader, range_end, range_start};
 use super::record_id;
 use super::validate::{In, choice, email, given, given_opt, phone, positive, required, text};
 use crate::AppState;
@@ -74,12 +74,6 @@ impl CustomerInput {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct CustomerListQuery {
-    /// Page number, from 1 (default 1).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000000)]
-    page: Option<String>,
-    /// Customers per page, 1 to 100 (default 20; larger values are capped at 100).
-    #[param(value_type = Option<u32>, minimum = 1)]
-    limit: Option<String>,
     /// `created_at` (default `-created_at`), `customer_name`, `wallet_balance`; `-` for descending.
     #[param(pattern = "^-?(created_at|customer_name|wallet_balance)$")]
     sort: Option<String>,
@@ -102,10 +96,11 @@ const SORTS: &[(&str, &str)] = &[
 ];
 
 /// List live customers.
-#[utoipa::path(get, path = "/customers", tag = "customers", params(CustomerListQuery),
+#[utoipa::path(get, path = "/customers", tag = "customers", params(PageQuery, CustomerListQuery),
     responses((status = 200, body = Page<Customer>), ListErrors))]
 async fn list_customers(
     State(state): State<AppState>,
+    ListQuery(paging): ListQuery<PageQuery>,
     ListQuery(q): ListQuery<CustomerListQuery>,
 ) -> ApiResult<Json<Page<Customer>>> {
     let mut r = QueryReader::default();
@@ -114,7 +109,7 @@ async fn list_customers(
         created_from: r.parse("created_from", q.created_from.as_deref(), range_start),
         created_to: r.parse("created_to", q.created_to.as_deref(), range_end),
     };
-    let page = r.page(q.page.as_deref(), q.limit.as_deref());
+    let page = r.page(&paging);
     let sort = r.sort(
         q.sort.as_deref(),
         SORTS,
@@ -219,12 +214,6 @@ async fn delete_customer(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LedgerListQuery {
-    /// Page number, from 1 (default 1).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000000)]
-    page: Option<String>,
-    /// Entries per page, 1 to 100 (default 20; larger values are capped at 100).
-    #[param(value_type = Option<u32>, minimum = 1)]
-    limit: Option<String>,
     /// `created_at` (default `-created_at`) or `amount`; `-` for descending.
     #[param(pattern = "^-?(created_at|amount)$")]
     sort: Option<String>,
@@ -243,11 +232,12 @@ const LEDGER_SORTS: &[(&str, &str)] = &[("created_at", "created_at"), ("amount",
 
 /// A live customer's wallet ledger, each entry with the balance after it.
 #[utoipa::path(get, path = "/customers/{customerId}/wallet-transactions", tag = "customers",
-    params(("customerId" = i64, Path, description = "The customer's id"), LedgerListQuery),
+    params(("customerId" = i64, Path, description = "The customer's id"), PageQuery, LedgerListQuery),
     responses((status = 200, body = Page<WalletTransaction>), ListErrors, ReadErrors))]
 async fn list_wallet_transactions(
     State(state): State<AppState>,
     Path(customer_id): Path<String>,
+    ListQuery(paging): ListQuery<PageQuery>,
     ListQuery(q): ListQuery<LedgerListQuery>,
 ) -> ApiResult<Json<Page<WalletTransaction>>> {
     let mut r = QueryReader::default();
@@ -260,7 +250,7 @@ async fn list_wallet_transactions(
         created_from: r.parse("created_from", q.created_from.as_deref(), range_start),
         created_to: r.parse("created_to", q.created_to.as_deref(), range_end),
     };
-    let page = r.page(q.page.as_deref(), q.limit.as_deref());
+    let page = r.page(&paging);
     let sort = r.sort(
         q.sort.as_deref(),
         LEDGER_SORTS,

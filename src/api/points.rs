@@ -12,7 +12,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::json::{JsonObject, apply_changes, from_value};
-use super::query::{ListQuery, Page, QueryReader, range_end, range_start, record_id};
+use super::query::{ListQuery, Page, PageQuery, QueryReader, range_end, range_start, record_id};
 use super::validate::{Checked, In, choice, given, given_opt, positive, read, required, text};
 use crate::AppState;
 use crate::db::{self, filter::Sort};
@@ -222,12 +222,6 @@ impl PointInput {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PointListQuery {
-    /// Page number, from 1 (default 1).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000000)]
-    page: Option<String>,
-    /// Points per page, 1 to 100 (default 20; larger values are capped at 100).
-    #[param(value_type = Option<u32>, minimum = 1)]
-    limit: Option<String>,
     /// `created_at` (default `-created_at`), `charging_point_name`, `max_power`; `-` for descending.
     #[param(pattern = "^-?(created_at|charging_point_name|max_power)$")]
     sort: Option<String>,
@@ -264,10 +258,11 @@ const SORTS: &[(&str, &str)] = &[
 ];
 
 /// List live charging points, each with its live connectors.
-#[utoipa::path(get, path = "/points", tag = "points", params(PointListQuery),
+#[utoipa::path(get, path = "/points", tag = "points", params(PageQuery, PointListQuery),
     responses((status = 200, body = Page<Point>), ListErrors))]
 async fn list_points(
     State(state): State<AppState>,
+    ListQuery(paging): ListQuery<PageQuery>,
     ListQuery(q): ListQuery<PointListQuery>,
 ) -> ApiResult<Json<Page<Point>>> {
     let mut r = QueryReader::default();
@@ -285,7 +280,7 @@ async fn list_points(
         created_from: r.parse("created_from", q.created_from.as_deref(), range_start),
         created_to: r.parse("created_to", q.created_to.as_deref(), range_end),
     };
-    let page = r.page(q.page.as_deref(), q.limit.as_deref());
+    let page = r.page(&paging);
     let sort = r.sort(
         q.sort.as_deref(),
         SORTS,

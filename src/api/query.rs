@@ -4,9 +4,9 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::{DateTime, NaiveDate, Utc};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::db::filter::{PageOf, PageRequest, Sort};
 use crate::error::{ApiError, Problem};
@@ -25,6 +25,18 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ListQuery<T> {
             .map(Self)
             .map_err(|err| ApiError::bad_query(vec![Problem::new("query", err.to_string())]))
     }
+}
+
+/// `?page=&limit=`, taken by every list.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageQuery {
+    /// Page number, from 1 (default 1).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000000)]
+    page: Option<String>,
+    /// Records per page, from 1 (default 20; values above 100 are capped at 100).
+    #[param(value_type = Option<u32>, minimum = 1)]
+    limit: Option<String>,
 }
 
 /// One page of a list, with where it stands among all matching records.
@@ -97,7 +109,8 @@ impl QueryReader {
     }
 
     /// `page` (from 1, default 1) and `limit` (1 to 100, default 20; larger values are capped).
-    pub fn page(&mut self, page: Option<&str>, limit: Option<&str>) -> PageRequest {
+    pub fn page(&mut self, query: &PageQuery) -> PageRequest {
+        let (page, limit) = (query.page.as_deref(), query.limit.as_deref());
         let page = self.parse("page", page, |v| match v.parse::<u32>() {
             Ok(n) if (1..=10_000_000).contains(&n) => Ok(n),
             _ => Err("must be a whole number from 1".into()),
@@ -206,7 +219,10 @@ mod tests {
     fn caps_the_limit_and_reports_bad_pages() {
         let mut q = QueryReader::default();
         assert_eq!(
-            q.page(None, Some("500")),
+            q.page(&PageQuery {
+                page: None,
+                limit: Some("500".into())
+            }),
             PageRequest {
                 page: 1,
                 limit: 100
@@ -214,7 +230,10 @@ mod tests {
         );
         assert!(q.finish().is_ok());
         let mut q = QueryReader::default();
-        q.page(Some("0"), Some("ten"));
+        q.page(&PageQuery {
+            page: Some("0".into()),
+            limit: Some("ten".into()),
+        });
         let err = q.finish().unwrap_err();
         assert_eq!(
             err.details

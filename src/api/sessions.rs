@@ -7,7 +7,7 @@ use utoipa::IntoParams;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::query::{ListQuery, Page, QueryReader, range_end, range_start, record_id};
+use super::query::{ListQuery, Page, PageQuery, QueryReader, range_end, range_start, record_id};
 use crate::AppState;
 use crate::db::{self, filter::Sort};
 use crate::domain::enums::SessionStatus;
@@ -25,12 +25,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct SessionListQuery {
-    /// Page number, from 1 (default 1).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000000)]
-    page: Option<String>,
-    /// Sessions per page, 1 to 100 (default 20; larger values are capped at 100).
-    #[param(value_type = Option<u32>, minimum = 1)]
-    limit: Option<String>,
     /// `start_time` (default `-start_time`), `billed_amount`, `energy_wh`; `-` for descending.
     /// Unknown amounts and energy sort before every known one.
     #[param(pattern = "^-?(start_time|billed_amount|energy_wh)$")]
@@ -66,10 +60,11 @@ const SORTS: &[(&str, &str)] = &[
 ];
 
 /// List charging sessions.
-#[utoipa::path(get, path = "/sessions", tag = "sessions", params(SessionListQuery),
+#[utoipa::path(get, path = "/sessions", tag = "sessions", params(PageQuery, SessionListQuery),
     responses((status = 200, body = Page<Session>), ListErrors))]
 async fn list_sessions(
     State(state): State<AppState>,
+    ListQuery(paging): ListQuery<PageQuery>,
     ListQuery(q): ListQuery<SessionListQuery>,
 ) -> ApiResult<Json<Page<Session>>> {
     let mut r = QueryReader::default();
@@ -86,7 +81,7 @@ async fn list_sessions(
         start_to: r.parse("start_to", q.start_to.as_deref(), range_end),
         search: r.text("search", q.search.as_deref()),
     };
-    let page = r.page(q.page.as_deref(), q.limit.as_deref());
+    let page = r.page(&paging);
     let sort = r.sort(
         q.sort.as_deref(),
         SORTS,

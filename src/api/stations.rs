@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::json::{JsonObject, apply_changes, from_value};
-use super::query::{ListQuery, Page, QueryReader, range_end, range_start};
+use super::query::{ListQuery, Page, PageQuery, QueryReader, range_end, range_start};
 use super::validate::{
     Checked, In, choice, code, email, given, given_opt, phone, read, required, text, time_of_day,
     within,
@@ -200,12 +200,6 @@ impl StationInput {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct StationListQuery {
-    /// Page number, from 1 (default 1).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000000)]
-    page: Option<String>,
-    /// Stations per page, 1 to 100 (default 20; larger values are capped at 100).
-    #[param(value_type = Option<u32>, minimum = 1)]
-    limit: Option<String>,
     /// `created_at` (default `-created_at`), `station_name`, `station_id`, `city`; `-` for descending.
     #[param(pattern = "^-?(created_at|station_name|station_id|city)$")]
     sort: Option<String>,
@@ -246,10 +240,11 @@ const SORTS: &[(&str, &str)] = &[
 ];
 
 /// List live stations.
-#[utoipa::path(get, path = "/stations", tag = "stations", params(StationListQuery),
+#[utoipa::path(get, path = "/stations", tag = "stations", params(PageQuery, StationListQuery),
     responses((status = 200, body = Page<Station>), ListErrors))]
 async fn list_stations(
     State(state): State<AppState>,
+    ListQuery(paging): ListQuery<PageQuery>,
     ListQuery(q): ListQuery<StationListQuery>,
 ) -> ApiResult<Json<Page<Station>>> {
     let mut r = QueryReader::default();
@@ -264,7 +259,7 @@ async fn list_stations(
         created_from: r.parse("created_from", q.created_from.as_deref(), range_start),
         created_to: r.parse("created_to", q.created_to.as_deref(), range_end),
     };
-    let page = r.page(q.page.as_deref(), q.limit.as_deref());
+    let page = r.page(&paging);
     let sort = r.sort(
         q.sort.as_deref(),
         SORTS,

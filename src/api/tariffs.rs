@@ -9,7 +9,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::json::{JsonObject, apply_changes, from_value};
-use super::query::{ListQuery, Page, QueryReader, range_end, range_start};
+use super::query::{ListQuery, Page, PageQuery, QueryReader, range_end, range_start};
 use super::validate::{In, choice, code, given, given_opt, non_negative, required, text, within};
 use crate::AppState;
 use crate::db::{self, filter::Sort};
@@ -84,12 +84,6 @@ impl TariffInput {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TariffListQuery {
-    /// Page number, from 1 (default 1).
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 10000000)]
-    page: Option<String>,
-    /// Tariffs per page, from 1 (default 20; values above 100 are capped at 100).
-    #[param(value_type = Option<u32>, minimum = 1)]
-    limit: Option<String>,
     /// `created_at` (default `-created_at`), `tariff_name`, `tariff_id`, `base_charges`; `-` for descending.
     #[param(pattern = "^-?(created_at|tariff_name|tariff_id|base_charges)$")]
     sort: Option<String>,
@@ -116,10 +110,11 @@ const SORTS: &[(&str, &str)] = &[
 ];
 
 /// List live tariffs.
-#[utoipa::path(get, path = "/tariffs", tag = "tariffs", params(TariffListQuery),
+#[utoipa::path(get, path = "/tariffs", tag = "tariffs", params(PageQuery, TariffListQuery),
     responses((status = 200, body = Page<Tariff>), ListErrors))]
 async fn list_tariffs(
     State(state): State<AppState>,
+    ListQuery(paging): ListQuery<PageQuery>,
     ListQuery(q): ListQuery<TariffListQuery>,
 ) -> ApiResult<Json<Page<Tariff>>> {
     let mut r = QueryReader::default();
@@ -130,7 +125,7 @@ async fn list_tariffs(
         created_from: r.parse("created_from", q.created_from.as_deref(), range_start),
         created_to: r.parse("created_to", q.created_to.as_deref(), range_end),
     };
-    let page = r.page(q.page.as_deref(), q.limit.as_deref());
+    let page = r.page(&paging);
     let sort = r.sort(
         q.sort.as_deref(),
         SORTS,
