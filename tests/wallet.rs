@@ -248,12 +248,12 @@ async fn concurrent_debits_never_overdraw_the_wallet(backend: Backend) {
         .await;
     let debits = rows(&page);
     assert_eq!(debits.len(), 10);
-    // Each debit saw the balance the one before it left: 90, 80, ..., 0, each exactly once.
-    let mut balances: Vec<i64> = debits
+    // Each debit saw the balance the one before it left, and the ledger lists them (newest first)
+    // in the order the balance changed: 0.00, 10.00, ..., 90.00.
+    let balances: Vec<i64> = debits
         .iter()
         .map(|r| (r["balance"].as_f64().unwrap() * 100.0).round() as i64)
         .collect();
-    balances.sort_unstable();
     assert_eq!(balances, (0..10).map(|i| i * 1000).collect::<Vec<_>>());
     let last = debits
         .iter()

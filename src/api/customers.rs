@@ -110,12 +110,7 @@ async fn list_customers(
         created_to: r.parse("created_to", q.created_to.as_deref(), range_end),
     };
     let page = r.page(&paging);
-    let sort = r.sort(
-        q.sort.as_deref(),
-        SORTS,
-        Sort::new("created_at", true, "id"),
-        "id",
-    );
+    let sort = r.sort(q.sort.as_deref(), SORTS, Sort::newest_first());
     r.finish()?;
     let result = db::customers::list(&state.db, &filter, &sort, page).await?;
     Ok(Json(Page::new(result, page, |c| c)))
@@ -214,7 +209,8 @@ async fn delete_customer(
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct LedgerListQuery {
-    /// `created_at` (default `-created_at`) or `amount`; `-` for descending.
+    /// `created_at` or `amount`, `-` for descending. By default the newest entry comes first, in
+    /// the exact order the balance changed (each entry's `balance` follows from the one below it).
     #[param(pattern = "^-?(created_at|amount)$")]
     sort: Option<String>,
     /// `Credit` or `Debit`.
@@ -251,12 +247,9 @@ async fn list_wallet_transactions(
         created_to: r.parse("created_to", q.created_to.as_deref(), range_end),
     };
     let page = r.page(&paging);
-    let sort = r.sort(
-        q.sort.as_deref(),
-        LEDGER_SORTS,
-        Sort::new("created_at", true, "id"),
-        "id",
-    );
+    // The id order is the order the balance changed in, even when two concurrent entries got
+    // their timestamps the other way round.
+    let sort = r.sort(q.sort.as_deref(), LEDGER_SORTS, Sort::new("id", true, "id"));
     r.finish()?;
     let customer = find(&state, &customer_id).await?;
     let result = db::wallet::list(&state.db, customer.id, &filter, &sort, page).await?;

@@ -281,12 +281,7 @@ async fn list_points(
         created_to: r.parse("created_to", q.created_to.as_deref(), range_end),
     };
     let page = r.page(&paging);
-    let sort = r.sort(
-        q.sort.as_deref(),
-        SORTS,
-        Sort::new("created_at", true, "id"),
-        "id",
-    );
+    let sort = r.sort(q.sort.as_deref(), SORTS, Sort::newest_first());
     r.finish()?;
     let result = db::points::list(&state.db, &filter, &sort, page).await?;
     let ids: Vec<i64> = result.rows.iter().map(|p| p.id).collect();

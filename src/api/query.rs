@@ -133,8 +133,8 @@ impl QueryReader {
         value: Option<&str>,
         allowed: &[(&str, &'static str)],
         default: Sort,
-        tie_breaker: &'static str,
     ) -> Sort {
+        let tie_breaker = default.tie_breaker();
         self.parse("sort", value, |v| {
             let (descending, name) = match v.strip_prefix('-') {
                 Some(name) => (true, name),

@@ -86,7 +86,6 @@ async fn list_sessions(
         q.sort.as_deref(),
         SORTS,
         Sort::new("cs.start_time", true, "cs.id"),
-        "cs.id",
     );
     r.finish()?;
     let result = db::sessions::list(&state.db, &filter, &sort, page).await?;

@@ -126,12 +126,7 @@ async fn list_tariffs(
         created_to: r.parse("created_to", q.created_to.as_deref(), range_end),
     };
     let page = r.page(&paging);
-    let sort = r.sort(
-        q.sort.as_deref(),
-        SORTS,
-        Sort::new("created_at", true, "id"),
-        "id",
-    );
+    let sort = r.sort(q.sort.as_deref(), SORTS, Sort::newest_first());
     r.finish()?;
     let result = db::tariffs::list(&state.db, &filter, &sort, page).await?;
     Ok(Json(Page::new(result, page, |t| t)))

@@ -197,6 +197,15 @@ impl Sort {
         }
     }
 
+    /// Newest first: `created_at` descending, ties by `id`. The default order of most lists.
+    pub fn newest_first() -> Self {
+        Self::new("created_at", true, "id")
+    }
+
+    pub fn tie_breaker(&self) -> &'static str {
+        self.tie_breaker
+    }
+
     fn sql(&self) -> String {
         let dir = if self.descending { "DESC" } else { "ASC" };
         if self.column == self.tie_breaker {
