@@ -32,7 +32,7 @@ async fn serve(config: &evcms::Config) -> Result<(), String> {
     let app = App::build(config).await.map_err(|e| e.to_string())?;
     let shutdown = shutdown_signal();
     let addr = app.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(%addr, backend = ?app.db().backend(), "evcms is listening: admin UI at http://{addr}/, REST API under /api/cms, OCPP at ws://{addr}/ocpp/{{chargePointId}}");
+    tracing::info!(%addr, backend = ?app.db().backend(), "evcms is listening: admin UI at http://{addr}/, REST API under /api/cms");
     app.run(shutdown).await.map_err(|e| e.to_string())?;
     tracing::info!("evcms stopped");
     Ok(())
