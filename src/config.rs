@@ -6,6 +6,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+use crate::fixed::Money;
+
 /// evcms: an OCPP 1.6-J charge-point management system.
 #[derive(Parser, Debug)]
 #[command(name = "evcms", version, about, long_about = None)]
@@ -56,6 +58,29 @@ pub struct Config {
     #[arg(long, env = "EVCMS_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
     pub max_body_bytes: usize,
 
+    /// Seconds between the Heartbeats an accepted charger is asked for (BootNotification interval).
+    #[arg(long, env = "EVCMS_OCPP_HEARTBEAT_INTERVAL", default_value_t = 300, value_parser = clap::value_parser!(u32).range(1..=86_400))]
+    pub ocpp_heartbeat_interval: u32,
+
+    /// How a BootNotification from a charger that no charging point has adopted (by its
+    /// `device_id`) is answered: `pending` lists it for an operator to adopt, `rejected` turns it away.
+    #[arg(long, env = "EVCMS_OCPP_UNKNOWN_CHARGERS", value_enum, default_value_t = UnknownChargers::Pending)]
+    pub ocpp_unknown_chargers: UnknownChargers,
+
+    /// The wallet balance a customer needs to start charging (Authorize, StartTransaction).
+    #[arg(long, env = "EVCMS_OCPP_MIN_BALANCE", default_value = "1.00")]
+    pub ocpp_min_balance: Money,
+
+    /// Largest OCPP message accepted, in bytes; a charger sending a larger one is disconnected
+    /// with close code 1009.
+    #[arg(long, env = "EVCMS_OCPP_MAX_FRAME_BYTES", default_value_t = 64 * 1024, value_parser = clap::value_parser!(u32).range(1024..=16_777_216))]
+    pub ocpp_max_frame_bytes: u32,
+
+    /// Seconds between WebSocket pings to each charger; one that stays silent for two intervals
+    /// is disconnected. 0 turns pings off.
+    #[arg(long, env = "EVCMS_OCPP_PING_INTERVAL", default_value_t = 60)]
+    pub ocpp_ping_interval: u64,
+
     /// Log filter in tracing's EnvFilter syntax, e.g. `info` or `evcms=debug,tower_http=debug`.
     #[arg(long = "log", env = "RUST_LOG", default_value = "info", global = true)]
     pub log_filter: String,
@@ -63,6 +88,14 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "EVCMS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+}
+
+#[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownChargers {
+    /// Answer Pending and list the charger for adoption.
+    Pending,
+    /// Answer Rejected.
+    Rejected,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +124,11 @@ impl fmt::Debug for Config {
             .field("bind", &self.bind)
             .field("public_dir", &self.public_dir)
             .field("max_body_bytes", &self.max_body_bytes)
+            .field("ocpp_heartbeat_interval", &self.ocpp_heartbeat_interval)
+            .field("ocpp_unknown_chargers", &self.ocpp_unknown_chargers)
+            .field("ocpp_min_balance", &self.ocpp_min_balance)
+            .field("ocpp_max_frame_bytes", &self.ocpp_max_frame_bytes)
+            .field("ocpp_ping_interval", &self.ocpp_ping_interval)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
             .finish()

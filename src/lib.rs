@@ -10,9 +10,11 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod fixed;
+pub mod ocpp;
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use tokio::net::TcpListener;
 
@@ -23,6 +25,8 @@ pub use db::Db;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub db: Db,
+    /// The OCPP endpoint's shared state: live connections and the meter-sample writer.
+    pub ocpp: Arc<ocpp::Hub>,
 }
 
 /// A ready-to-serve evcms: database open and migrated, listener bound.
@@ -30,6 +34,7 @@ pub struct App {
     listener: TcpListener,
     router: axum::Router,
     db: Db,
+    ocpp: Arc<ocpp::Hub>,
 }
 
 /// Why evcms could not start.
@@ -54,11 +59,17 @@ impl App {
                 addr: config.bind,
                 source,
             })?;
-        let router = api::router(AppState { db: db.clone() }, config);
+        let ocpp = Arc::new(ocpp::Hub::start(&db, config));
+        let state = AppState {
+            db: db.clone(),
+            ocpp: ocpp.clone(),
+        };
+        let router = api::router(state, config);
         Ok(Self {
             listener,
             router,
             db,
+            ocpp,
         })
     }
 
@@ -71,8 +82,13 @@ impl App {
         &self.db
     }
 
-    /// Serves until `shutdown` completes, then finishes the requests in flight and closes the
-    /// database.
+    /// The OCPP endpoint's shared state (live connections).
+    pub fn ocpp(&self) -> &Arc<ocpp::Hub> {
+        &self.ocpp
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight, closes the charger
+    /// connections, writes the queued meter samples and closes the database.
     pub async fn run(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
@@ -80,9 +96,15 @@ impl App {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
+        let ocpp = self.ocpp.clone();
         axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                // Upgraded WebSocket connections are not requests: close them, or serving never ends.
+                ocpp.shut_down().await;
+            })
             .await?;
+        self.ocpp.samples.flush().await;
         self.db.close().await;
         Ok(())
     }

@@ -61,6 +61,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
             get(move || async move { Json(openapi.clone()) }),
         )
         .route("/api/health", get(health))
+        .merge(crate::ocpp::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback_service(static_files)
         .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes))

@@ -8,13 +8,16 @@
 //! the pool instead of failing with SQLITE_BUSY, while reads use a pool of their own (WAL mode lets
 //! them run beside the writer).
 
+pub mod charger_state;
 pub mod customers;
 pub mod filter;
+pub mod meter_values;
 pub mod organizations;
 pub mod points;
 pub mod sessions;
 pub mod stations;
 pub mod tariffs;
+pub mod transactions;
 pub mod types;
 pub mod wallet;
 

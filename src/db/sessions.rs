@@ -15,7 +15,7 @@ macro_rules! columns {
             "cs.id, cs.session_id, cs.customer_id, c.customer_name, cs.charging_point_id, cp.charging_point_name, ",
             "cp.station_id, cs.connector_id, k.connector_id AS connector_number, cs.start_time, cs.end_time, ",
             "cs.energy_wh, cs.billed_amount, cs.status, cs.transaction_id, cs.id_tag, cs.meter_start_wh, ",
-            "cs.meter_stop_wh, cs.stop_reason, cs.tariff_id, cs.currency, cs.base_charges, cs.tax, ",
+            "cs.meter_stop_wh, cs.stop_reason, cs.id_tag_status, cs.anomaly, cs.tariff_id, cs.currency, cs.base_charges, cs.tax, ",
             "cs.created_at, cs.updated_at"
         )
     };
@@ -83,14 +83,14 @@ pub async fn insert(tx: &mut Tx, s: &NewSession, now: DateTime<Utc>) -> Result<i
     let sql = concat!(
         "INSERT INTO charging_sessions (session_id, customer_id, charging_point_id, connector_id, start_time, end_time, ",
         "energy_wh, billed_amount, status, transaction_id, id_tag, meter_start_wh, meter_stop_wh, stop_reason, ",
-        "tariff_id, currency, base_charges, tax, created_at, updated_at) ",
-        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19) RETURNING id"
+        "id_tag_status, anomaly, tariff_id, currency, base_charges, tax, created_at, updated_at) ",
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $21) RETURNING id"
     );
     on_tx!(tx, conn => sqlx::query_scalar(sql)
         .bind(&s.session_id).bind(s.customer_id).bind(s.charging_point_id).bind(s.connector_id)
         .bind(s.start_time).bind(s.end_time).bind(s.energy_wh).bind(s.billed_amount).bind(s.status)
         .bind(s.transaction_id).bind(&s.id_tag).bind(s.meter_start_wh).bind(s.meter_stop_wh)
-        .bind(&s.stop_reason).bind(s.tariff_id).bind(s.currency).bind(s.base_charges).bind(s.tax)
+        .bind(&s.stop_reason).bind(&s.id_tag_status).bind(&s.anomaly).bind(s.tariff_id).bind(s.currency).bind(s.base_charges).bind(s.tax)
         .bind(now)
         .fetch_one(conn).await)
 }

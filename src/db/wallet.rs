@@ -26,9 +26,9 @@ pub fn max_balance() -> Money {
     Money::from_minor(9_999_999_999)
 }
 
-/// The floor of credits: the lowest balance the column holds, so a credit is never refused for
-/// leaving the wallet too low.
-fn no_floor() -> Money {
+/// The lowest balance the column holds: the floor of credits (never refused for leaving the
+/// wallet too low) and of session bills (energy already delivered is owed).
+pub fn lowest_balance() -> Money {
     Money::from_minor(-9_999_999_999)
 }
 
@@ -78,7 +78,7 @@ pub async fn apply(
         }
     }
     let (delta, floor) = match entry.transaction_type {
-        WalletTransactionType::Credit => (entry.amount, no_floor()),
+        WalletTransactionType::Credit => (entry.amount, lowest_balance()),
         WalletTransactionType::Debit => (Money::from_minor(-entry.amount.to_minor()), entry.floor),
     };
     let sql = concat!(

@@ -43,6 +43,11 @@ pub struct Session {
     pub meter_start_wh: Option<i64>,
     pub meter_stop_wh: Option<i64>,
     pub stop_reason: Option<String>,
+    /// The idTag status StartTransaction was answered with (`Accepted`, `Blocked`, ...).
+    pub id_tag_status: Option<String>,
+    /// Something an operator should look at (a meter that went backwards, energy after a refused
+    /// start, a wallet overdrawn by the bill); null when all went as expected.
+    pub anomaly: Option<String>,
     /// The tariff in force when the session started, and its price then.
     pub tariff_id: Option<i64>,
     pub currency: Option<Currency>,
@@ -78,6 +83,8 @@ pub struct NewSession {
     pub meter_start_wh: Option<i64>,
     pub meter_stop_wh: Option<i64>,
     pub stop_reason: Option<String>,
+    pub id_tag_status: Option<String>,
+    pub anomaly: Option<String>,
     pub tariff_id: Option<i64>,
     pub currency: Option<Currency>,
     pub base_charges: Option<Money>,
@@ -106,6 +113,8 @@ impl NewSession {
             meter_start_wh: None,
             meter_stop_wh: None,
             stop_reason: None,
+            id_tag_status: None,
+            anomaly: None,
             tariff_id: None,
             currency: None,
             base_charges: None,

@@ -1,0 +1,167 @@
+//! What the OCPP endpoint records about chargers: their connections, boot data and live status.
+//!
+//! Status updates carry the charger's own timestamp and only apply when newer than the stored one,
+//! so a notification delivered late never overwrites a fresher state.
+
+use chrono::{DateTime, Utc};
+
+use super::{Db, Tx};
+use crate::{on_read, on_tx, on_write};
+
+/// What a BootNotification tells about a charger.
+#[derive(Debug, Clone, Default)]
+pub struct BootData {
+    pub vendor: String,
+    pub model: String,
+    pub charge_point_serial_number: Option<String>,
+    pub charge_box_serial_number: Option<String>,
+    pub firmware_version: Option<String>,
+    pub iccid: Option<String>,
+    pub imsi: Option<String>,
+    pub meter_type: Option<String>,
+    pub meter_serial_number: Option<String>,
+}
+
+/// The live charging point a charger belongs to: the one whose `device_id` is its id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+pub struct PointLink {
+    pub point_id: i64,
+}
+
+/// Records a new connection of `charge_point_id` (creating its row on first contact).
+pub async fn connected(db: &Db, charge_point_id: &str, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+    let sql = concat!(
+        "INSERT INTO chargers (charge_point_id, connected, connected_at, last_seen_at, created_at, updated_at) ",
+        "VALUES ($1, TRUE, $2, $2, $2, $2) ",
+        "ON CONFLICT (charge_point_id) DO UPDATE SET connected = TRUE, connected_at = $2, last_seen_at = $2, updated_at = $2"
+    );
+    on_write!(db, pool => sqlx::query(sql).bind(charge_point_id).bind(at).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Records that the connection made at `connected_at` ended, unless a newer one took its place.
+pub async fn disconnected(
+    db: &Db,
+    charge_point_id: &str,
+    connected_at: DateTime<Utc>,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let sql = concat!(
+        "UPDATE chargers SET connected = FALSE, disconnected_at = $3, last_seen_at = $3, updated_at = $3 ",
+        "WHERE charge_point_id = $1 AND connected_at = $2"
+    );
+    on_write!(db, pool => sqlx::query(sql).bind(charge_point_id).bind(connected_at).bind(at).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Stores boot data and the registration status answered.
+pub async fn booted(
+    db: &Db,
+    charge_point_id: &str,
+    boot: &BootData,
+    registration_status: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let sql = concat!(
+        "UPDATE chargers SET vendor = $2, model = $3, charge_point_serial_number = $4, charge_box_serial_number = $5, ",
+        "firmware_version = $6, iccid = $7, imsi = $8, meter_type = $9, meter_serial_number = $10, ",
+        "registration_status = $11, last_boot_at = $12, last_seen_at = $12, updated_at = $12 ",
+        "WHERE charge_point_id = $1"
+    );
+    on_write!(db, pool => sqlx::query(sql)
+        .bind(charge_point_id).bind(&boot.vendor).bind(&boot.model)
+        .bind(&boot.charge_point_serial_number).bind(&boot.charge_box_serial_number)
+        .bind(&boot.firmware_version).bind(&boot.iccid).bind(&boot.imsi)
+        .bind(&boot.meter_type).bind(&boot.meter_serial_number)
+        .bind(registration_status).bind(at)
+        .execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The live point whose `device_id` is `charge_point_id`.
+pub async fn point_of(db: &Db, charge_point_id: &str) -> Result<Option<PointLink>, sqlx::Error> {
+    let sql = "SELECT id AS point_id FROM charging_points WHERE device_id = $1 AND deleted = FALSE";
+    on_read!(db, pool => sqlx::query_as(sql).bind(charge_point_id).fetch_optional(pool).await)
+}
+
+/// Sets the charger's own status (connector 0) when `at` is not older than the stored one.
+pub async fn charger_status(
+    db: &Db,
+    charge_point_id: &str,
+    status: &str,
+    error_code: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let sql = concat!(
+        "UPDATE chargers SET status = $2, error_code = $3, status_at = $4, updated_at = $5 ",
+        "WHERE charge_point_id = $1 AND (status_at IS NULL OR status_at <= $4)"
+    );
+    on_write!(db, pool => sqlx::query(sql)
+        .bind(charge_point_id).bind(status).bind(error_code).bind(at).bind(super::now())
+        .execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Sets connector `number`'s status when `at` is not older than the stored one. Returns false
+/// when the point has no such live connector.
+pub async fn connector_status(
+    db: &Db,
+    point_id: i64,
+    number: u32,
+    status: &str,
+    error_code: &str,
+    at: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let number = number.to_string();
+    let sql = concat!(
+        "UPDATE connectors SET status = $3, error_code = $4, status_at = $5 ",
+        "WHERE charging_point_id = $1 AND connector_id = $2 AND deleted = FALSE ",
+        "AND (status_at IS NULL OR status_at <= $5)"
+    );
+    let updated = on_write!(db, pool => sqlx::query(sql)
+        .bind(point_id).bind(&number).bind(status).bind(error_code).bind(at)
+        .execute(pool).await.map(|r| r.rows_affected()))?;
+    if updated > 0 {
+        return Ok(true);
+    }
+    // Nothing updated: an older report (fine) or no such connector (worth a log line).
+    let exists = "SELECT COUNT(*) FROM connectors WHERE charging_point_id = $1 AND connector_id = $2 AND deleted = FALSE";
+    let found: i64 = on_read!(db, pool => sqlx::query_scalar(exists).bind(point_id).bind(&number).fetch_one(pool).await)?;
+    Ok(found > 0)
+}
+
+/// Moves `last_seen_at` forward for each charger (batched by the sample writer).
+pub async fn seen(tx: &mut Tx, seen: &[(Box<str>, DateTime<Utc>)]) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE chargers SET last_seen_at = $2 WHERE charge_point_id = $1 AND (last_seen_at IS NULL OR last_seen_at < $2)";
+    for (charge_point_id, at) in seen {
+        on_tx!(tx, conn => sqlx::query(sql).bind(&**charge_point_id).bind(*at).execute(conn).await.map(|r| r.rows_affected()))?;
+    }
+    Ok(())
+}
+
+/// A progress report of a charger's firmware update or diagnostics upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Report {
+    Firmware,
+    Diagnostics,
+}
+
+/// Stores the latest firmware or diagnostics state a charger reported.
+pub async fn report(
+    db: &Db,
+    charge_point_id: &str,
+    report: Report,
+    status: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let sql = match report {
+        Report::Firmware => {
+            "UPDATE chargers SET firmware_status = $2, updated_at = $3 WHERE charge_point_id = $1"
+        }
+        Report::Diagnostics => {
+            "UPDATE chargers SET diagnostics_status = $2, updated_at = $3 WHERE charge_point_id = $1"
+        }
+    };
+    on_write!(db, pool => sqlx::query(sql).bind(charge_point_id).bind(status).bind(at).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}

@@ -1,0 +1,152 @@
+//! Messages about the charger itself: BootNotification, Heartbeat, StatusNotification,
+//! DataTransfer, and the firmware and diagnostics progress reports.
+
+use rust_ocpp::v1_6::messages::boot_notification::{
+    BootNotificationRequest, BootNotificationResponse,
+};
+use rust_ocpp::v1_6::messages::data_transfer::{DataTransferRequest, DataTransferResponse};
+use rust_ocpp::v1_6::messages::diagnostics_status_notification::{
+    DiagnosticsStatusNotificationRequest, DiagnosticsStatusNotificationResponse,
+};
+use rust_ocpp::v1_6::messages::firmware_status_notification::{
+    FirmwareStatusNotificationRequest, FirmwareStatusNotificationResponse,
+};
+use rust_ocpp::v1_6::messages::heart_beat::HeartbeatResponse;
+use rust_ocpp::v1_6::messages::status_notification::{
+    StatusNotificationRequest, StatusNotificationResponse,
+};
+use rust_ocpp::v1_6::types::{DataTransferStatus, RegistrationStatus};
+
+use super::frame::CallError;
+use super::link::{Link, internal};
+use super::{stored_time, wire_name};
+use crate::db::charger_state::{self, BootData, Report};
+use crate::db;
+
+/// How long a charger that was not accepted waits before booting again, in seconds.
+const RETRY_BOOT_AFTER: u32 = 60;
+
+/// Stores the boot data; a charger adopted by a charging point is Accepted, any other gets the
+/// configured answer (Pending by default) and is listed for an operator to adopt.
+pub async fn boot(
+    link: &mut Link,
+    request: BootNotificationRequest,
+) -> Result<BootNotificationResponse, CallError> {
+    let now = db::now();
+    link.point = charger_state::point_of(&link.db, &link.charge_point_id)
+        .await
+        .map_err(internal)?;
+    let status = if link.point.is_some() {
+        RegistrationStatus::Accepted
+    } else {
+        link.hub.settings.unknown_chargers.clone()
+    };
+    let data = BootData {
+        vendor: request.charge_point_vendor,
+        model: request.charge_point_model,
+        charge_point_serial_number: request.charge_point_serial_number,
+        charge_box_serial_number: request.charge_box_serial_number,
+        firmware_version: request.firmware_version,
+        iccid: request.iccid,
+        imsi: request.imsi,
+        meter_type: request.meter_type,
+        meter_serial_number: request.meter_serial_number,
+    };
+    charger_state::booted(
+        &link.db,
+        &link.charge_point_id,
+        &data,
+        &wire_name(&status),
+        now,
+    )
+    .await
+    .map_err(internal)?;
+    if status != RegistrationStatus::Accepted {
+        tracing::info!(charger = %link.charge_point_id, vendor = %data.vendor, model = %data.model,
+            "a charger no charging point has adopted booted; set a point's device_id to its id to accept it");
+    }
+    let interval = if status == RegistrationStatus::Accepted {
+        link.hub.settings.heartbeat_interval
+    } else {
+        RETRY_BOOT_AFTER
+    };
+    Ok(BootNotificationResponse {
+        current_time: now,
+        interval,
+        status,
+    })
+}
+
+pub async fn heartbeat(_link: &mut Link) -> HeartbeatResponse {
+    // Every frame already counts as a sign of life (see `Link::handle_text`).
+    HeartbeatResponse {
+        current_time: db::now(),
+    }
+}
+
+/// Connector 0 is the charger itself; other connectors are those of its charging point. A late
+/// notification never overwrites a newer one.
+pub async fn status(
+    link: &mut Link,
+    request: StatusNotificationRequest,
+) -> Result<StatusNotificationResponse, CallError> {
+    let at = request.timestamp.map(stored_time).unwrap_or_else(db::now);
+    let status = wire_name(&request.status);
+    let error_code = wire_name(&request.error_code);
+    if request.connector_id == 0 {
+        charger_state::charger_status(&link.db, &link.charge_point_id, &status, &error_code, at)
+            .await
+            .map_err(internal)?;
+    } else if let Some(point) = link.point {
+        let known = charger_state::connector_status(
+            &link.db,
+            point.point_id,
+            request.connector_id,
+            &status,
+            &error_code,
+            at,
+        )
+        .await
+        .map_err(internal)?;
+        if !known {
+            tracing::warn!(charger = %link.charge_point_id, connector = request.connector_id,
+                "status of a connector its charging point does not have; add the connector to the point");
+        }
+    } else {
+        tracing::debug!(charger = %link.charge_point_id, connector = request.connector_id, status,
+            "connector status of a charger no point has adopted");
+    }
+    Ok(StatusNotificationResponse {})
+}
+
+/// No vendor extensions are implemented: the answer the spec gives for an unknown vendor.
+pub fn data_transfer(link: &mut Link, request: DataTransferRequest) -> DataTransferResponse {
+    tracing::info!(charger = %link.charge_point_id, vendor = %request.vendor_string,
+        message_id = request.message_id.as_deref().unwrap_or(""), "DataTransfer from an unknown vendor");
+    DataTransferResponse {
+        status: DataTransferStatus::UnknownVendorId,
+        data: None,
+    }
+}
+
+pub async fn diagnostics_status(
+    link: &mut Link,
+    request: DiagnosticsStatusNotificationRequest,
+) -> Result<DiagnosticsStatusNotificationResponse, CallError> {
+    let status = wire_name(&request.status);
+    charger_state::report(&link.db, &link.charge_point_id, Report::Diagnostics, &status, db::now())
+        .await
+        .map_err(internal)?;
+    Ok(DiagnosticsStatusNotificationResponse {})
+}
+
+pub async fn firmware_status(
+    link: &mut Link,
+    request: FirmwareStatusNotificationRequest,
+) -> Result<FirmwareStatusNotificationResponse, CallError> {
+    let status = wire_name(&request.status);
+    charger_state::report(&link.db, &link.charge_point_id, Report::Firmware, &status, db::now())
+        .await
+        .map_err(internal)?;
+    Ok(FirmwareStatusNotificationResponse {})
+}

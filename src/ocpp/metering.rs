@@ -1,0 +1,168 @@
+//! MeterValues (and a Stop's transactionData): samples stored through the batch writer, and the
+//! running session's live energy and cost moved forward.
+//!
+//! Energy is stored in Wh and power in W whatever unit the charger used (kWh, kW, ...); other
+//! measurands keep their unit. A sample whose value is not a number, or is signed data, is skipped
+//! and logged; the message is still acknowledged, so the charger does not retry it forever.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use rust_ocpp::v1_6::messages::meter_values::{MeterValuesRequest, MeterValuesResponse};
+use rust_ocpp::v1_6::messages::stop_transaction::StopTransactionRequest;
+use rust_ocpp::v1_6::types::{Measurand, MeterValue, SampledValue, UnitOfMeasure, ValueFormat};
+
+use super::frame::CallError;
+use super::link::{Link, internal};
+use super::pricing;
+use super::transaction::LiveTransaction;
+use super::{stored_time, wire_name};
+use crate::db;
+use crate::db::meter_values::{LiveReading, SampleRow};
+use crate::fixed::Fixed;
+
+pub async fn meter_values(
+    link: &mut Link,
+    request: MeterValuesRequest,
+) -> Result<MeterValuesResponse, CallError> {
+    let live = match request.transaction_id {
+        Some(id) => link.transaction(id).await.map_err(internal)?,
+        None => None,
+    };
+    if request.transaction_id.is_some() && live.is_none() {
+        tracing::warn!(charger = %link.charge_point_id, transaction_id = request.transaction_id,
+            "MeterValues for a transaction this charger does not have; stored against the charger only");
+    }
+    let samples = Samples::read(link, request.connector_id, &request.meter_value, live);
+    let reading = samples.reading(live);
+    link.hub.samples.samples(samples.rows, reading).await;
+    Ok(MeterValuesResponse {})
+}
+
+/// Stores the meter values a StopTransaction carries, against its session when known.
+pub async fn store_transaction_data(
+    link: &Link,
+    request: &StopTransactionRequest,
+    session_id: Option<i64>,
+) {
+    let Some(values) = &request.transaction_data else {
+        return;
+    };
+    let live = session_id.map(|session_id| LiveTransaction {
+        session_id,
+        meter_start_wh: 0,
+        rate: None,
+        active: false,
+    });
+    let samples = Samples::read(link, 0, values, live);
+    link.hub.samples.samples(samples.rows, None).await;
+}
+
+/// The rows read from one message, and its latest energy register reading.
+struct Samples {
+    rows: Vec<SampleRow>,
+    latest_register: Option<(DateTime<Utc>, i64)>,
+}
+
+impl Samples {
+    fn read(
+        link: &Link,
+        connector: u32,
+        values: &[MeterValue],
+        live: Option<LiveTransaction>,
+    ) -> Self {
+        let received_at = db::now();
+        let mut samples = Samples {
+            rows: Vec::with_capacity(values.iter().map(|v| v.sampled_value.len()).sum()),
+            latest_register: None,
+        };
+        for value in values {
+            let sampled_at = stored_time(value.timestamp);
+            for sampled in &value.sampled_value {
+                let Some((measurand, unit, amount)) = normalized(sampled) else {
+                    tracing::info!(charger = %link.charge_point_id, value = %sampled.value,
+                        "skipped a sampled value that is not a plain number");
+                    continue;
+                };
+                let Ok(amount3) = Fixed::<3>::round(amount) else {
+                    tracing::info!(charger = %link.charge_point_id, value = %sampled.value, "skipped an out-of-range sampled value");
+                    continue;
+                };
+                if measurand == Measurand::EnergyActiveImportRegister && sampled.phase.is_none() {
+                    let wh = amount.round().try_into().unwrap_or(i64::MAX);
+                    if samples.latest_register.is_none_or(|(at, _)| sampled_at >= at) {
+                        samples.latest_register = Some((sampled_at, wh));
+                    }
+                }
+                samples.rows.push(SampleRow {
+                    charge_point_id: link.charge_point_id.clone(),
+                    connector_number: i32::try_from(connector).unwrap_or(i32::MAX),
+                    session_id: live.map(|t| t.session_id),
+                    sampled_at,
+                    received_at,
+                    measurand: wire_name(&measurand),
+                    phase: sampled.phase.as_ref().map(wire_name),
+                    context: sampled.context.as_ref().map(wire_name),
+                    location: sampled.location.as_ref().map(wire_name),
+                    unit: unit.map(str::to_owned),
+                    value: amount3,
+                });
+            }
+        }
+        samples
+    }
+
+    /// The running session's energy and cost as of the latest register reading.
+    fn reading(&self, live: Option<LiveTransaction>) -> Option<LiveReading> {
+        let live = live.filter(|t| t.active)?;
+        let (sampled_at, register_wh) = self.latest_register?;
+        let energy = pricing::energy(live.meter_start_wh, register_wh);
+        Some(LiveReading {
+            session_id: live.session_id,
+            energy_wh: energy.wh,
+            running_cost: live.rate.and_then(|rate| pricing::price(energy.wh, rate).ok()),
+            sampled_at,
+        })
+    }
+}
+
+/// The measurand (Energy.Active.Import.Register when absent, as the spec says), the stored unit
+/// and the value converted into it; None for signed or non-numeric values.
+fn normalized(sampled: &SampledValue) -> Option<(Measurand, Option<&'static str>, Decimal)> {
+    if sampled.format == Some(ValueFormat::SignedData) {
+        return None;
+    }
+    let value = Decimal::from_str(sampled.value.trim()).ok()?;
+    let measurand = sampled
+        .measurand
+        .clone()
+        .unwrap_or(Measurand::EnergyActiveImportRegister);
+    let thousand = Decimal::ONE_THOUSAND;
+    let (unit, value) = match &sampled.unit {
+        // The spec's default unit is Wh; for energy measurands that is what an absent unit means.
+        None if is_energy(&measurand) => (Some("Wh"), value),
+        None => (None, value),
+        Some(UnitOfMeasure::Wh) => (Some("Wh"), value),
+        Some(UnitOfMeasure::KWh) => (Some("Wh"), value.checked_mul(thousand)?),
+        Some(UnitOfMeasure::Varh) => (Some("varh"), value),
+        Some(UnitOfMeasure::Kvarh) => (Some("varh"), value.checked_mul(thousand)?),
+        Some(UnitOfMeasure::W) => (Some("W"), value),
+        Some(UnitOfMeasure::Kw) => (Some("W"), value.checked_mul(thousand)?),
+        Some(UnitOfMeasure::Var) => (Some("var"), value),
+        Some(UnitOfMeasure::Kvar) => (Some("var"), value.checked_mul(thousand)?),
+        Some(UnitOfMeasure::Va) => (Some("VA"), value),
+        Some(UnitOfMeasure::Kva) => (Some("VA"), value.checked_mul(thousand)?),
+        Some(UnitOfMeasure::A) => (Some("A"), value),
+        Some(UnitOfMeasure::V) => (Some("V"), value),
+        Some(UnitOfMeasure::Celsius) => (Some("Celsius"), value),
+        Some(UnitOfMeasure::Fahrenheit) => (Some("Fahrenheit"), value),
+        Some(UnitOfMeasure::K) => (Some("K"), value),
+        Some(UnitOfMeasure::Percent) => (Some("Percent"), value),
+    };
+    Some((measurand, unit, value))
+}
+
+fn is_energy(measurand: &Measurand) -> bool {
+    wire_name(measurand).starts_with("Energy.")
+}

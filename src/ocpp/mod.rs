@@ -1,0 +1,107 @@
+//! The OCPP 1.6-J endpoint: chargers connect to `/ocpp/{chargePointId}` over WebSocket.
+//!
+//! - [`socket`]: the handshake and one task per connection (reads, pings, replies).
+//! - [`frame`] and [`lenient`]: OCPP-J framing, and the charger quirks read leniently.
+//! - [`link`]: one connection's state and the dispatch of each CALL to its handler.
+//! - [`charger`], [`authorization`], [`transaction`], [`metering`]: what each message does.
+//! - [`pricing`]: the billing rule. [`batcher`]: meter samples reach the database in batches.
+//! - [`registry`]: at most one live connection per charger in this process.
+
+pub mod authorization;
+pub mod batcher;
+pub mod charger;
+pub mod frame;
+pub mod lenient;
+pub mod link;
+pub mod metering;
+pub mod pricing;
+pub mod registry;
+pub mod socket;
+pub mod transaction;
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use rust_ocpp::v1_6::types::RegistrationStatus;
+
+use crate::config::UnknownChargers;
+use crate::db::Db;
+use crate::fixed::Money;
+use crate::{AppState, Config};
+
+/// The OCPP settings, from the configuration.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub heartbeat_interval: u32,
+    pub unknown_chargers: RegistrationStatus,
+    pub min_balance: Money,
+    pub max_frame_bytes: usize,
+    pub ping_interval: Option<Duration>,
+}
+
+impl Settings {
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            heartbeat_interval: config.ocpp_heartbeat_interval,
+            unknown_chargers: match config.ocpp_unknown_chargers {
+                UnknownChargers::Pending => RegistrationStatus::Pending,
+                UnknownChargers::Rejected => RegistrationStatus::Rejected,
+            },
+            min_balance: config.ocpp_min_balance,
+            max_frame_bytes: config.ocpp_max_frame_bytes as usize,
+            ping_interval: (config.ocpp_ping_interval > 0)
+                .then(|| Duration::from_secs(config.ocpp_ping_interval)),
+        }
+    }
+}
+
+/// What every connection shares: settings, the registry of live connections, the sample writer.
+#[derive(Debug)]
+pub struct Hub {
+    pub settings: Settings,
+    pub registry: registry::Registry,
+    pub samples: batcher::SampleWriter,
+}
+
+impl Hub {
+    pub fn start(db: &Db, config: &Config) -> Self {
+        let (samples, _writer) = batcher::SampleWriter::start(db.clone());
+        Self {
+            settings: Settings::from_config(config),
+            registry: registry::Registry::default(),
+            samples,
+        }
+    }
+
+    /// Closes every charger connection and writes the samples still queued.
+    pub async fn shut_down(&self) {
+        self.registry.close_all();
+        // Give connections a moment to send their close frames and record the disconnection.
+        for _ in 0..50 {
+            if self.registry.count() == 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        self.samples.flush().await;
+    }
+}
+
+/// The WebSocket route.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/ocpp/{charge_point_id}", get(socket::upgrade))
+}
+
+/// The name an OCPP enum value has on the wire (`"SuspendedEV"`, `"Energy.Active.Import.Register"`).
+pub fn wire_name<T: serde::Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => name,
+        other => format!("{other:?}"),
+    }
+}
+
+/// A charger's timestamp as stored: whole microseconds, like every time evcms keeps.
+pub fn stored_time(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    chrono::SubsecRound::trunc_subsecs(at, 6)
+}

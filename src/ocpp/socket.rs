@@ -1,0 +1,164 @@
+//! The WebSocket side: the handshake at `/ocpp/{chargePointId}` and the task serving each
+//! connection.
+//!
+//! Buffers are small on purpose (see the OCPP notes): a 4 KiB read buffer per connection and a
+//! frame limit let one process hold a fleet of ~19,000 chargers in a few hundred MB.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+use super::frame::{self, CallError, ErrorCode};
+use super::link::Link;
+use super::registry::Control;
+use crate::AppState;
+use crate::db::{self, charger_state};
+use crate::error::ApiError;
+
+/// The OCPP-J subprotocol evcms speaks.
+pub const SUBPROTOCOL: &str = "ocpp1.6";
+/// The longest charge point id accepted (the `device_id` column's length).
+const MAX_ID_LEN: usize = 255;
+/// Read buffer per connection: OCPP frames are small.
+const READ_BUFFER: usize = 4 * 1024;
+/// Most bytes queued for a slow charger before its connection is dropped.
+const MAX_WRITE_BUFFER: usize = 256 * 1024;
+/// RFC 6455 close codes.
+const CLOSE_TOO_BIG: u16 = 1009;
+const CLOSE_PROTOCOL_ERROR: u16 = 1002;
+const CLOSE_POLICY: u16 = 1008;
+
+/// The handshake: a charge point id that can be stored and the `ocpp1.6` subprotocol, or no
+/// WebSocket at all.
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Path(charge_point_id): Path<String>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if charge_point_id.is_empty()
+        || charge_point_id.len() > MAX_ID_LEN
+        || charge_point_id.chars().any(char::is_control)
+    {
+        tracing::warn!(%peer, "refused an OCPP connection with an unusable charge point id");
+        return ApiError::not_found("no such charge point").into_response();
+    }
+    let ws = ws.protocols([SUBPROTOCOL]);
+    if ws.selected_protocol().is_none() {
+        tracing::warn!(charger = %charge_point_id, %peer, "refused an OCPP connection that does not offer the ocpp1.6 subprotocol");
+        return ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "subprotocol_required",
+            "the WebSocket handshake must offer the ocpp1.6 subprotocol (Sec-WebSocket-Protocol: ocpp1.6)",
+        )
+        .into_response();
+    }
+    let limit = state.ocpp.settings.max_frame_bytes;
+    ws.read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_write_buffer_size(MAX_WRITE_BUFFER)
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .on_failed_upgrade(move |e| tracing::warn!(%peer, error = %e, "OCPP WebSocket upgrade failed"))
+        .on_upgrade(move |socket| serve(socket, state, Arc::from(charge_point_id), peer))
+}
+
+/// Serves one connection until it closes, is replaced, or stops answering pings.
+async fn serve(mut socket: WebSocket, state: AppState, charge_point_id: Arc<str>, peer: SocketAddr) {
+    let hub = state.ocpp.clone();
+    let mut registration = hub.registry.register(&charge_point_id);
+    let connected_at = db::now();
+    if let Err(e) = charger_state::connected(&state.db, &charge_point_id, connected_at).await {
+        tracing::error!(charger = %charge_point_id, error = %e, "could not record the connection");
+    }
+    tracing::info!(charger = %charge_point_id, %peer, "charger connected");
+    let mut link = Link::new(state.db.clone(), hub.clone(), charge_point_id.clone());
+    match charger_state::point_of(&state.db, &charge_point_id).await {
+        Ok(point) => link.point = point,
+        Err(e) => tracing::error!(charger = %charge_point_id, error = %e, "could not read the charger's point"),
+    }
+    let ping_every = hub.settings.ping_interval;
+    let mut pings = tokio::time::interval(ping_every.unwrap_or(Duration::from_secs(3600)));
+    pings.tick().await;
+    let mut heard = Instant::now();
+    let reason = loop {
+        tokio::select! {
+            received = socket.recv() => {
+                heard = Instant::now();
+                let message = match received {
+                    None => break "closed by the charger",
+                    Some(Err(e)) => break read_failed(&mut socket, &e).await,
+                    Some(Ok(message)) => message,
+                };
+                let answer = match message {
+                    Message::Text(text) => link.handle_text(text.as_str()).await,
+                    Message::Binary(bytes) => match std::str::from_utf8(&bytes) {
+                        Ok(text) => link.handle_text(text).await,
+                        Err(_) => Some(frame::call_error(
+                            frame::UNKNOWN_MESSAGE_ID,
+                            &CallError::new(ErrorCode::FormationViolation, "OCPP-J frames are JSON text"),
+                        )),
+                    },
+                    Message::Close(_) => break "closed by the charger",
+                    Message::Ping(_) | Message::Pong(_) => None,
+                };
+                if let Some(answer) = answer
+                    && socket.send(Message::Text(answer.into())).await.is_err()
+                {
+                    break "the charger stopped reading";
+                }
+            }
+            control = registration.control.recv() => match control {
+                Some(Control::Close { code, reason }) => {
+                    close(&mut socket, code, reason).await;
+                    break reason;
+                }
+                None => {}
+            },
+            _ = pings.tick(), if ping_every.is_some() => {
+                let every = ping_every.unwrap_or_default();
+                if heard.elapsed() > every * 2 {
+                    close(&mut socket, CLOSE_POLICY, "no answer to pings").await;
+                    break "no answer to pings";
+                }
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    break "the charger stopped reading";
+                }
+            }
+        }
+    };
+    if hub.registry.unregister(&charge_point_id, registration.connection) {
+        if let Err(e) =
+            charger_state::disconnected(&state.db, &charge_point_id, connected_at, db::now()).await
+        {
+            tracing::error!(charger = %charge_point_id, error = %e, "could not record the disconnection");
+        }
+    }
+    tracing::info!(charger = %charge_point_id, %peer, reason, "charger disconnected");
+}
+
+/// Closes after a read error with the close code that names it.
+async fn read_failed(socket: &mut WebSocket, error: &axum::Error) -> &'static str {
+    let text = error.to_string();
+    tracing::warn!(error = %text, "OCPP connection read failed");
+    if text.contains("too long") || text.contains("too big") || text.contains("Space limit") {
+        close(socket, CLOSE_TOO_BIG, "message too big").await;
+        "message too big"
+    } else {
+        close(socket, CLOSE_PROTOCOL_ERROR, "WebSocket protocol error").await;
+        "WebSocket protocol error"
+    }
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
