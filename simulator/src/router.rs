@@ -152,6 +152,8 @@ fn finish(
     ended: Ended,
 ) {
     let _ = shared.ended.send(Some(ended.clone()));
+    // Dropping the pong waiter wakes a pending ping with `Closed`.
+    lock(&shared.pong).take();
     for (_, waiter) in lock(&shared.pending).drain() {
         let _ = waiter.reply.send(Err(SimError::Closed {
             code: Some(ended.code),
