@@ -47,6 +47,8 @@ where
     let record = seen.clone();
     tokio::spawn(async move {
         let (tcp, _) = listener.accept().await.unwrap();
+        // The callback's signature is tungstenite's, large error type included.
+        #[allow(clippy::result_large_err)]
         let callback =
             move |req: &Request, mut resp: Response| -> Result<Response, ErrorResponse> {
                 let header = |name: &str| {
