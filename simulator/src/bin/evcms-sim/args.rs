@@ -1,0 +1,185 @@
+//! Command-line arguments and the small value parsers they need (durations, energy, rates).
+
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use evcms_sim::{ChargerConfig, PROFILE_NAMES, Profile};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "evcms-sim",
+    version,
+    about = "OCPP 1.6-J charger simulator for evcms"
+)]
+pub struct Cli {
+    /// Base URL of the CSMS OCPP endpoint; the charger id is appended as `/{id}`.
+    #[arg(long, global = true, default_value = "ws://localhost:8080/ocpp")]
+    pub url: String,
+    /// Charge point id (session mode).
+    #[arg(long, global = true, default_value = "CP-1")]
+    pub id: String,
+    /// Charger model: massive-mobility, evre or okaya.
+    #[arg(long, global = true, default_value = "massive-mobility", value_parser = parse_profile)]
+    pub profile: Profile,
+    /// HTTP Basic password (security profile 1; the user is the charger id).
+    #[arg(long, global = true)]
+    pub password: Option<String>,
+    /// Do not validate the server's frames against the OCPP 1.6 schemas.
+    #[arg(long, global = true)]
+    pub lenient: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// One charging session: boot, status, authorize, start, meter values, stop.
+    Session(SessionArgs),
+    /// Many chargers at once: boot, status, periodic meter values and heartbeats.
+    Load(LoadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SessionArgs {
+    /// Energy to charge in kWh (up to 3 decimals: 12.345 is 12345 Wh).
+    #[arg(long, value_parser = parse_kwh_as_wh)]
+    pub kwh: u32,
+    /// The id tag presented by the driver.
+    #[arg(long, default_value = "CUST-TAG-1")]
+    pub id_tag: String,
+    /// Connector to charge on.
+    #[arg(long, default_value_t = 1)]
+    pub connector: u32,
+    /// Real time between meter values (e.g. 1s, 500ms).
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub meter_interval: Duration,
+    /// Number of meter values sent during the session.
+    #[arg(long, default_value_t = 5)]
+    pub samples: u32,
+    /// Charging power in kW (default: the profile's).
+    #[arg(long)]
+    pub power_kw: Option<u32>,
+    /// Do not wait between meter values.
+    #[arg(long)]
+    pub speedup: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Number of chargers. One process can hold about 19,000 (open-files limit 20,000).
+    #[arg(long, default_value_t = 1000)]
+    pub chargers: u32,
+    /// Time between MeterValues of one charger.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub meter_interval: Duration,
+    /// Time between Heartbeats of one charger.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub heartbeat_interval: Duration,
+    /// How long to run after the ramp-up.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub duration: Duration,
+    /// New connections per second, e.g. 500/s.
+    #[arg(long, default_value = "500/s", value_parser = parse_rate)]
+    pub ramp: u32,
+    /// Charger ids are `{prefix}{n:05}`.
+    #[arg(long, default_value = "LOAD-")]
+    pub id_prefix: String,
+    /// Each charger also runs a transaction (id tag `{prefix}TAG{n}`), stopped at the end.
+    #[arg(long)]
+    pub sessions: bool,
+    /// Spread connections over this many loopback source addresses (127.0.0.1, .2, ...), to
+    /// get past about 28k ephemeral ports per address pair. Only for a loopback server.
+    #[arg(long, default_value_t = 1)]
+    pub source_ips: u8,
+}
+
+impl Cli {
+    pub fn charger_config(&self, id: &str) -> ChargerConfig {
+        let mut cfg = ChargerConfig::new(self.url.clone(), id);
+        cfg.profile = self.profile.clone();
+        cfg.basic_auth_password = self.password.clone();
+        cfg.strict = !self.lenient;
+        cfg
+    }
+}
+
+fn parse_profile(s: &str) -> Result<Profile, String> {
+    Profile::by_name(s).ok_or_else(|| format!("unknown profile; one of {PROFILE_NAMES:?}"))
+}
+
+/// `12`, `12.5`, `12.345` kWh to Wh, exactly (no float rounding).
+pub fn parse_kwh_as_wh(s: &str) -> Result<u32, String> {
+    let (whole, fraction) = s.split_once('.').unwrap_or((s, ""));
+    if whole.is_empty() && fraction.is_empty()
+        || fraction.len() > 3
+        || !whole
+            .chars()
+            .chain(fraction.chars())
+            .all(|c| c.is_ascii_digit())
+    {
+        return Err("expected kWh with at most 3 decimals, e.g. 12.345".into());
+    }
+    let whole: u32 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().map_err(|e| format!("{e}"))?
+    };
+    let fraction: u32 = format!("{fraction:0<3}")
+        .parse()
+        .map_err(|e| format!("{e}"))?;
+    whole
+        .checked_mul(1000)
+        .and_then(|wh| wh.checked_add(fraction))
+        .filter(|wh| *wh > 0 && *wh <= i32::MAX as u32 / 2)
+        .ok_or_else(|| "energy must be above 0 and fit a meter register".into())
+}
+
+/// `500ms`, `10s`, `2m`, `1h`; a bare number is seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (number, unit) = s.split_at(split);
+    let n: u64 = number.parse().map_err(|_| format!("bad duration {s:?}"))?;
+    match unit {
+        "ms" => Ok(Duration::from_millis(n)),
+        "" | "s" => Ok(Duration::from_secs(n)),
+        "m" => Ok(Duration::from_secs(n * 60)),
+        "h" => Ok(Duration::from_secs(n * 3600)),
+        _ => Err(format!("bad duration unit in {s:?} (ms, s, m, h)")),
+    }
+}
+
+/// `500/s` or `500`: a positive rate per second.
+fn parse_rate(s: &str) -> Result<u32, String> {
+    let n = s.strip_suffix("/s").unwrap_or(s);
+    n.parse::<u32>()
+        .ok()
+        .filter(|n| *n > 0)
+        .ok_or_else(|| format!("bad rate {s:?}, e.g. 500/s"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kwh_parses_exactly() {
+        assert_eq!(parse_kwh_as_wh("12.345"), Ok(12_345));
+        assert_eq!(parse_kwh_as_wh("12"), Ok(12_000));
+        assert_eq!(parse_kwh_as_wh("0.5"), Ok(500));
+        assert_eq!(parse_kwh_as_wh(".25"), Ok(250));
+        assert!(parse_kwh_as_wh("1.2345").is_err());
+        assert!(parse_kwh_as_wh("0").is_err());
+        assert!(parse_kwh_as_wh("-1").is_err());
+        assert!(parse_kwh_as_wh("1e3").is_err());
+    }
+
+    #[test]
+    fn durations_and_rates_parse() {
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("10s"), Ok(Duration::from_secs(10)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        assert!(parse_duration("10x").is_err());
+        assert_eq!(parse_rate("500/s"), Ok(500));
+        assert!(parse_rate("0/s").is_err());
+    }
+}

@@ -1,0 +1,31 @@
+//! `evcms-sim`: run one charging session, or load-test a CSMS with thousands of chargers.
+//!
+//! What the tool reports is its product, so it prints to stdout; diagnostics go through
+//! `tracing` (`RUST_LOG=evcms_sim=debug`).
+
+mod args;
+mod load;
+mod session;
+mod stats;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use args::{Cli, Command};
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    match &cli.command {
+        Command::Session(args) => session::run(&cli, args).await,
+        Command::Load(args) => load::run(&cli, args).await,
+    }
+}
