@@ -29,7 +29,11 @@ pub struct PointLink {
 }
 
 /// Records a new connection of `charge_point_id` (creating its row on first contact).
-pub async fn connected(db: &Db, charge_point_id: &str, at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn connected(
+    db: &Db,
+    charge_point_id: &str,
+    at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     let sql = concat!(
         "INSERT INTO chargers (charge_point_id, connected, connected_at, last_seen_at, created_at, updated_at) ",
         "VALUES ($1, TRUE, $2, $2, $2, $2) ",

@@ -69,8 +69,7 @@ pub async fn lock_point(
     charge_point_id: &str,
 ) -> Result<Option<PointForStart>, sqlx::Error> {
     let lock = "UPDATE charging_points SET updated_at = updated_at WHERE device_id = $1 AND deleted = FALSE RETURNING id";
-    let point_id: Option<i64> =
-        on_tx!(tx, conn => sqlx::query_scalar(lock).bind(charge_point_id).fetch_optional(conn).await)?;
+    let point_id: Option<i64> = on_tx!(tx, conn => sqlx::query_scalar(lock).bind(charge_point_id).fetch_optional(conn).await)?;
     let Some(point_id) = point_id else {
         return Ok(None);
     };
@@ -118,7 +117,8 @@ pub async fn repeated_start(
 
 /// Gives session `id` its OCPP transaction id: its own record id, unique and positive.
 pub async fn assign_transaction_id(tx: &mut Tx, id: i64) -> Result<i64, sqlx::Error> {
-    let sql = "UPDATE charging_sessions SET transaction_id = id WHERE id = $1 RETURNING transaction_id";
+    let sql =
+        "UPDATE charging_sessions SET transaction_id = id WHERE id = $1 RETURNING transaction_id";
     on_tx!(tx, conn => sqlx::query_scalar(sql).bind(id).fetch_one(conn).await)
 }
 

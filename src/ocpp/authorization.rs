@@ -66,24 +66,45 @@ mod tests {
     fn each_rule_gives_its_status() {
         assert_eq!(status(None), AuthorizationStatus::Invalid);
         assert_eq!(status(Some(&holder())), AuthorizationStatus::Accepted);
-        let h = TagHolder { customer_deleted: true, ..holder() };
+        let h = TagHolder {
+            customer_deleted: true,
+            ..holder()
+        };
         assert_eq!(status(Some(&h)), AuthorizationStatus::Invalid);
-        let h = TagHolder { blocked: true, ..holder() };
+        let h = TagHolder {
+            blocked: true,
+            ..holder()
+        };
         assert_eq!(status(Some(&h)), AuthorizationStatus::Blocked);
-        let h = TagHolder { expires_at: Some(Utc::now() - Duration::seconds(1)), ..holder() };
+        let h = TagHolder {
+            expires_at: Some(Utc::now() - Duration::seconds(1)),
+            ..holder()
+        };
         assert_eq!(status(Some(&h)), AuthorizationStatus::Expired);
-        let h = TagHolder { active_sessions: 1, ..holder() };
+        let h = TagHolder {
+            active_sessions: 1,
+            ..holder()
+        };
         assert_eq!(status(Some(&h)), AuthorizationStatus::ConcurrentTx);
-        let h = TagHolder { wallet_balance: "9.99".parse().unwrap(), ..holder() };
+        let h = TagHolder {
+            wallet_balance: "9.99".parse().unwrap(),
+            ..holder()
+        };
         assert_eq!(status(Some(&h)), AuthorizationStatus::Blocked);
-        let h = TagHolder { wallet_balance: "10.00".parse().unwrap(), ..holder() };
+        let h = TagHolder {
+            wallet_balance: "10.00".parse().unwrap(),
+            ..holder()
+        };
         assert_eq!(status(Some(&h)), AuthorizationStatus::Accepted);
     }
 
     #[test]
     fn a_future_expiry_is_accepted_and_reported() {
         let expiry = Utc::now() + Duration::days(30);
-        let h = TagHolder { expires_at: Some(expiry), ..holder() };
+        let h = TagHolder {
+            expires_at: Some(expiry),
+            ..holder()
+        };
         let verdict = judge(Some(&h), Utc::now(), Money::ZERO);
         assert_eq!(verdict.status, AuthorizationStatus::Accepted);
         assert_eq!(verdict.expiry_date, Some(expiry));

@@ -20,8 +20,8 @@ use rust_ocpp::v1_6::types::{DataTransferStatus, RegistrationStatus};
 use super::frame::CallError;
 use super::link::{Link, internal};
 use super::{stored_time, wire_name};
-use crate::db::charger_state::{self, BootData, Report};
 use crate::db;
+use crate::db::charger_state::{self, BootData, Report};
 
 /// How long a charger that was not accepted waits before booting again, in seconds.
 const RETRY_BOOT_AFTER: u32 = 60;
@@ -134,9 +134,15 @@ pub async fn diagnostics_status(
     request: DiagnosticsStatusNotificationRequest,
 ) -> Result<DiagnosticsStatusNotificationResponse, CallError> {
     let status = wire_name(&request.status);
-    charger_state::report(&link.db, &link.charge_point_id, Report::Diagnostics, &status, db::now())
-        .await
-        .map_err(internal)?;
+    charger_state::report(
+        &link.db,
+        &link.charge_point_id,
+        Report::Diagnostics,
+        &status,
+        db::now(),
+    )
+    .await
+    .map_err(internal)?;
     Ok(DiagnosticsStatusNotificationResponse {})
 }
 
@@ -145,8 +151,14 @@ pub async fn firmware_status(
     request: FirmwareStatusNotificationRequest,
 ) -> Result<FirmwareStatusNotificationResponse, CallError> {
     let status = wire_name(&request.status);
-    charger_state::report(&link.db, &link.charge_point_id, Report::Firmware, &status, db::now())
-        .await
-        .map_err(internal)?;
+    charger_state::report(
+        &link.db,
+        &link.charge_point_id,
+        Report::Firmware,
+        &status,
+        db::now(),
+    )
+    .await
+    .map_err(internal)?;
     Ok(FirmwareStatusNotificationResponse {})
 }

@@ -88,7 +88,9 @@ pub fn parse(text: &str) -> Result<Incoming<'_>, BadFrame> {
             format!("not a JSON array: {e}"),
         ),
     })?;
-    let message_type = elements.first().and_then(|raw| raw.get().parse::<i64>().ok());
+    let message_type = elements
+        .first()
+        .and_then(|raw| raw.get().parse::<i64>().ok());
     let id = elements.get(1).and_then(|raw| as_str(raw));
     let bad = |code, description: &str| BadFrame {
         id: id
@@ -212,18 +214,33 @@ mod tests {
     #[test]
     fn names_what_is_wrong_with_a_bad_frame() {
         let e = error_of("not json");
-        assert_eq!((e.id.as_str(), e.error.code), ("-1", ErrorCode::FormationViolation));
+        assert_eq!(
+            (e.id.as_str(), e.error.code),
+            ("-1", ErrorCode::FormationViolation)
+        );
         let e = error_of(r#"[2,"m2","Heartbeat"]"#);
-        assert_eq!((e.id.as_str(), e.error.code), ("m2", ErrorCode::ProtocolError));
+        assert_eq!(
+            (e.id.as_str(), e.error.code),
+            ("m2", ErrorCode::ProtocolError)
+        );
         let e = error_of(r#"[2,"m3","Heartbeat",{},1]"#);
-        assert_eq!((e.id.as_str(), e.error.code), ("m3", ErrorCode::FormationViolation));
+        assert_eq!(
+            (e.id.as_str(), e.error.code),
+            ("m3", ErrorCode::FormationViolation)
+        );
         let e = error_of(r#"[2,"m4","Heartbeat",[]]"#);
         assert_eq!(e.error.code, ErrorCode::FormationViolation);
         let e = error_of(r#"[2,7,"Heartbeat",{}]"#);
-        assert_eq!((e.id.as_str(), e.error.code), ("-1", ErrorCode::FormationViolation));
+        assert_eq!(
+            (e.id.as_str(), e.error.code),
+            ("-1", ErrorCode::FormationViolation)
+        );
         let long = "x".repeat(37);
         let e = error_of(&format!(r#"[2,"{long}","Heartbeat",{{}}]"#));
-        assert_eq!((e.id.as_str(), e.error.code), ("-1", ErrorCode::FormationViolation));
+        assert_eq!(
+            (e.id.as_str(), e.error.code),
+            ("-1", ErrorCode::FormationViolation)
+        );
         let e = error_of(r#"{"a":1}"#);
         assert_eq!(e.error.code, ErrorCode::FormationViolation);
     }

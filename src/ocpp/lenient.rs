@@ -99,7 +99,9 @@ fn timestamp(field: &Value) -> Option<(Value, Quirk)> {
         return None;
     }
     let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%.f").ok()?;
-    let utc = naive.and_utc().to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
+    let utc = naive
+        .and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true);
     Some((Value::String(utc), Quirk::TimestampWithoutOffset))
 }
 

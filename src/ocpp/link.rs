@@ -268,5 +268,8 @@ fn payload_error(e: &serde_json::Error) -> CallError {
 /// A database failure, answered as an internal error so the charger retries later.
 pub fn internal(e: sqlx::Error) -> CallError {
     tracing::error!(error = %e, "database error while handling an OCPP message");
-    CallError::new(ErrorCode::InternalError, "the central system could not store the message; retry later")
+    CallError::new(
+        ErrorCode::InternalError,
+        "the central system could not store the message; retry later",
+    )
 }

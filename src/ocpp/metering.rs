@@ -91,7 +91,10 @@ impl Samples {
                 };
                 if measurand == Measurand::EnergyActiveImportRegister && sampled.phase.is_none() {
                     let wh = amount.round().try_into().unwrap_or(i64::MAX);
-                    if samples.latest_register.is_none_or(|(at, _)| sampled_at >= at) {
+                    if samples
+                        .latest_register
+                        .is_none_or(|(at, _)| sampled_at >= at)
+                    {
                         samples.latest_register = Some((sampled_at, wh));
                     }
                 }
@@ -121,7 +124,9 @@ impl Samples {
         Some(LiveReading {
             session_id: live.session_id,
             energy_wh: energy.wh,
-            running_cost: live.rate.and_then(|rate| pricing::price(energy.wh, rate).ok()),
+            running_cost: live
+                .rate
+                .and_then(|rate| pricing::price(energy.wh, rate).ok()),
             sampled_at,
         })
     }

@@ -47,9 +47,13 @@ impl Registry {
         let connection = self.next_connection.fetch_add(1, Ordering::Relaxed);
         // Room for a close order and the commands a later issue adds; they are rare.
         let (control, receiver) = mpsc::channel(4);
-        let previous = self
-            .lock()
-            .insert(charge_point_id.into(), Live { connection, control });
+        let previous = self.lock().insert(
+            charge_point_id.into(),
+            Live {
+                connection,
+                control,
+            },
+        );
         if let Some(previous) = previous {
             // A full or closed channel means the old task is already going away.
             let _ = previous.control.try_send(Control::Close {

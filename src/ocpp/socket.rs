@@ -64,12 +64,19 @@ pub async fn upgrade(
         .max_write_buffer_size(MAX_WRITE_BUFFER)
         .max_message_size(limit)
         .max_frame_size(limit)
-        .on_failed_upgrade(move |e| tracing::warn!(%peer, error = %e, "OCPP WebSocket upgrade failed"))
+        .on_failed_upgrade(
+            move |e| tracing::warn!(%peer, error = %e, "OCPP WebSocket upgrade failed"),
+        )
         .on_upgrade(move |socket| serve(socket, state, Arc::from(charge_point_id), peer))
 }
 
 /// Serves one connection until it closes, is replaced, or stops answering pings.
-async fn serve(mut socket: WebSocket, state: AppState, charge_point_id: Arc<str>, peer: SocketAddr) {
+async fn serve(
+    mut socket: WebSocket,
+    state: AppState,
+    charge_point_id: Arc<str>,
+    peer: SocketAddr,
+) {
     let hub = state.ocpp.clone();
     let mut registration = hub.registry.register(&charge_point_id);
     let connected_at = db::now();
@@ -80,7 +87,9 @@ async fn serve(mut socket: WebSocket, state: AppState, charge_point_id: Arc<str>
     let mut link = Link::new(state.db.clone(), hub.clone(), charge_point_id.clone());
     match charger_state::point_of(&state.db, &charge_point_id).await {
         Ok(point) => link.point = point,
-        Err(e) => tracing::error!(charger = %charge_point_id, error = %e, "could not read the charger's point"),
+        Err(e) => {
+            tracing::error!(charger = %charge_point_id, error = %e, "could not read the charger's point")
+        }
     }
     let ping_every = hub.settings.ping_interval;
     let mut pings = tokio::time::interval(ping_every.unwrap_or(Duration::from_secs(3600)));
@@ -132,7 +141,10 @@ async fn serve(mut socket: WebSocket, state: AppState, charge_point_id: Arc<str>
             }
         }
     };
-    if hub.registry.unregister(&charge_point_id, registration.connection) {
+    if hub
+        .registry
+        .unregister(&charge_point_id, registration.connection)
+    {
         if let Err(e) =
             charger_state::disconnected(&state.db, &charge_point_id, connected_at, db::now()).await
         {

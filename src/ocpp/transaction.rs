@@ -14,7 +14,9 @@ use rust_ocpp::v1_6::messages::authorize::{AuthorizeRequest, AuthorizeResponse};
 use rust_ocpp::v1_6::messages::start_transaction::{
     StartTransactionRequest, StartTransactionResponse,
 };
-use rust_ocpp::v1_6::messages::stop_transaction::{StopTransactionRequest, StopTransactionResponse};
+use rust_ocpp::v1_6::messages::stop_transaction::{
+    StopTransactionRequest, StopTransactionResponse,
+};
 use rust_ocpp::v1_6::types::{AuthorizationStatus, IdTagInfo};
 
 use super::frame::{CallError, ErrorCode};
@@ -56,7 +58,10 @@ fn rate_of(s: &SessionForBilling) -> Option<Rate> {
 }
 
 /// The session of `transaction_id` if it belongs to this charger's point.
-pub async fn load(link: &Link, transaction_id: i32) -> Result<Option<LiveTransaction>, sqlx::Error> {
+pub async fn load(
+    link: &Link,
+    transaction_id: i32,
+) -> Result<Option<LiveTransaction>, sqlx::Error> {
     let Some(point) = link.point else {
         return Ok(None);
     };
@@ -73,11 +78,8 @@ pub async fn authorize(
     let holder = transactions::tag_holder(&link.db, &request.id_tag)
         .await
         .map_err(internal)?;
-    let id_tag_info = authorization::judge(
-        holder.as_ref(),
-        db::now(),
-        link.hub.settings.min_balance,
-    );
+    let id_tag_info =
+        authorization::judge(holder.as_ref(), db::now(), link.hub.settings.min_balance);
     Ok(AuthorizeResponse { id_tag_info })
 }
 
@@ -161,11 +163,7 @@ pub async fn start(
         currency: point.currency,
         base_charges: point.base_charges,
         tax: point.tax,
-        ..NewSession::started(
-            uuid::Uuid::new_v4().to_string(),
-            point.point_id,
-            started_at,
-        )
+        ..NewSession::started(uuid::Uuid::new_v4().to_string(), point.point_id, started_at)
     };
     let id = sessions::insert(&mut tx, &session, now)
         .await
@@ -255,7 +253,10 @@ async fn settle(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), CallError> {
     let meter_stop_wh = i64::from(request.meter_stop);
-    let energy = pricing::energy(session.meter_start_wh.unwrap_or(meter_stop_wh), meter_stop_wh);
+    let energy = pricing::energy(
+        session.meter_start_wh.unwrap_or(meter_stop_wh),
+        meter_stop_wh,
+    );
     let mut anomalies = Vec::new();
     if energy.register_went_backwards {
         anomalies.push(format!(

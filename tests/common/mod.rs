@@ -8,6 +8,8 @@
 //! failure.
 #![allow(dead_code)]
 
+pub mod ocpp;
+
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use evcms::{App, Config, Db};
@@ -39,6 +41,8 @@ pub struct TestApp {
     pub base_url: String,
     pub client: reqwest::Client,
     pub db: Db,
+    /// The OCPP endpoint's live state (connections, sample writer).
+    pub hub: std::sync::Arc<evcms::ocpp::Hub>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _sqlite_dir: Option<tempfile::TempDir>,
@@ -111,6 +115,7 @@ impl TestApp {
         let app = App::build(&config).await.expect("evcms starts");
         let addr = app.local_addr().unwrap();
         let db = app.db().clone();
+        let hub = app.ocpp().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             app.run(async {
@@ -123,6 +128,7 @@ impl TestApp {
             base_url: format!("http://{addr}"),
             client: reqwest::Client::new(),
             db,
+            hub,
             shutdown: Some(tx),
             server: Some(server),
             _sqlite_dir: sqlite_dir,
