@@ -8,8 +8,11 @@
 //! the pool instead of failing with SQLITE_BUSY, while reads use a pool of their own (WAL mode lets
 //! them run beside the writer).
 
+pub mod chargers;
 pub mod customers;
 pub mod filter;
+pub mod id_tags;
+pub mod meter_values_read;
 pub mod organizations;
 pub mod points;
 pub mod sessions;
