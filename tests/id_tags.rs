@@ -10,6 +10,7 @@ both_databases!(
     creates_reads_and_lists_a_customers_tags,
     refuses_invalid_tags_listing_every_field,
     a_tag_is_unique_across_customers_in_any_letter_case,
+    concurrent_creates_of_one_tag_in_two_cases_give_one_tag,
     only_a_live_customer_gets_tags,
     update_blocks_and_sets_expiry_but_keeps_tag_and_customer,
     delete_removes_the_tag_for_good,
@@ -160,6 +161,39 @@ async fn a_tag_is_unique_across_customers_in_any_letter_case(backend: Backend) {
     let (_, all) = app.get("/api/cms/id-tags").await;
     assert_eq!(tags(&all), ["CARD-AB12"]);
     assert_eq!(all["data"][0]["customer_name"], "Asha");
+}
+
+async fn concurrent_creates_of_one_tag_in_two_cases_give_one_tag(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut customers = Vec::new();
+    for _ in 0..8 {
+        customers.push(app.customer(json!({})).await);
+    }
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, c) in customers.iter().enumerate() {
+        let tag = if i % 2 == 0 { "race-card" } else { "RACE-CARD" };
+        let (client, url) = (app.client.clone(), app.url(&tags_path(c)));
+        tasks.spawn(async move {
+            let body = json!({"id_tag": tag});
+            client.post(url).json(&body).send().await.unwrap().status()
+        });
+    }
+    let statuses = tasks.join_all().await;
+    let created = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CREATED)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::CONFLICT)
+        .count();
+    assert_eq!((created, refused), (1, 7), "{statuses:?}");
+    assert_eq!(
+        app.get("/api/cms/id-tags").await.1["pagination"]["total"],
+        1
+    );
 }
 
 async fn only_a_live_customer_gets_tags(backend: Backend) {

@@ -37,11 +37,11 @@ pub struct IdTagFields {
 
 /// Whether `text` is an OCPP idTag: 1 to 20 printable ASCII characters, no spaces.
 pub fn check_id_tag(text: &str) -> Result<(), String> {
-    if text.is_empty() || text.len() > MAX_ID_TAG {
-        return Err(format!("must be 1 to {MAX_ID_TAG} characters"));
-    }
     if !text.bytes().all(|b| b.is_ascii_graphic()) {
         return Err("may contain only printable ASCII characters, without spaces".to_owned());
+    }
+    if text.is_empty() || text.len() > MAX_ID_TAG {
+        return Err(format!("must be 1 to {MAX_ID_TAG} characters"));
     }
     Ok(())
 }
