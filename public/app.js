@@ -7,6 +7,7 @@ import * as tariffs from './screens/tariffs.js';
 import * as customers from './screens/customers.js';
 import * as customerDetail from './screens/customer-detail.js';
 import * as sessions from './screens/sessions.js';
+import * as chargers from './screens/chargers.js';
 
 // [pattern, screen function, nav section, title]
 const ROUTES = [
@@ -24,6 +25,7 @@ const ROUTES = [
   ['/customers/:id', customerDetail.show, 'customers', 'Customer'],
   ['/customers/:id/edit', customers.form, 'customers', 'Edit customer'],
   ['/sessions', sessions.list, 'sessions', 'Sessions'],
+  ['/chargers', chargers.list, 'chargers', 'Chargers'],
 ];
 
 function match(path) {

@@ -3,9 +3,42 @@
 //!
 //! It needs Node 20 and Chromium. Without them the test is skipped with a note, except under
 //! `CI=true`, where that is a failure (`.ci/run` installs Chromium).
+//!
+//! Chargers come from OCPP, which the UI cannot create: before node starts, this test migrates
+//! the server's SQLite file and records one charger in it with SQL, and the script checks that
+//! the chargers screen shows it.
+
+mod common;
 
 use std::path::Path;
 use std::process::Command;
+
+use common::{ChargerRow, insert_charger};
+
+/// The charger recorded before the server starts; the script's point takes it as its device ID.
+const CHARGER: &str = "E2E-CP-001";
+
+/// Creates and migrates the SQLite database at `file` and records [`CHARGER`] in it.
+fn prepare_database(file: &Path) {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    runtime.block_on(async {
+        let url = format!("sqlite://{}?mode=rwc", file.display());
+        let db = evcms::Db::connect(&url, 1)
+            .await
+            .expect("database prepared");
+        insert_charger(
+            &db,
+            &ChargerRow {
+                vendor: Some("E2E-Vendor".into()),
+                model: Some("E2E-Model".into()),
+                firmware_version: Some("1.2.3".into()),
+                ..ChargerRow::new(CHARGER)
+            },
+        )
+        .await;
+        db.close().await;
+    });
+}
 
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
@@ -37,11 +70,16 @@ fn an_operator_can_set_up_a_site_and_credit_a_wallet_through_the_ui() {
         eprintln!("skipping the admin UI test: missing {missing:?}");
         return;
     }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = dir.path().join("evcms.db");
+    prepare_database(&database);
     let output = Command::new("node")
         .args(["--experimental-websocket", "tests/ui/e2e.mjs"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("EVCMS_BIN", env!("CARGO_BIN_EXE_evcms"))
         .env("CHROMIUM", &chromium)
+        .env("EVCMS_E2E_DATABASE_FILE", &database)
+        .env("EVCMS_E2E_CHARGER", CHARGER)
         .output()
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&output.stdout);

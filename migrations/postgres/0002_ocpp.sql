@@ -6,8 +6,10 @@ ALTER TABLE charging_sessions ADD COLUMN anomaly VARCHAR(255);
 -- The charger time of the latest energy sample applied to a running session's live energy and
 -- cost, so samples delivered late never move it backwards.
 ALTER TABLE charging_sessions ADD COLUMN meter_last_at TIMESTAMPTZ;
--- Authorize and StartTransaction ask "is this tag charging anywhere right now?".
-CREATE INDEX ix_charging_sessions_id_tag_active ON charging_sessions (id_tag) WHERE status = 'Active';
+-- Authorize and StartTransaction ask "is this tag charging anywhere right now?"; idTags are
+-- case-insensitive (OCPP CiString20), so tags and sessions are matched on LOWER(id_tag).
+CREATE INDEX ix_charging_sessions_id_tag_active ON charging_sessions (LOWER(id_tag)) WHERE status = 'Active';
+CREATE UNIQUE INDEX uq_id_tags_id_tag_ci ON id_tags (LOWER(id_tag));
 
 -- The charger time of the connector-0 status, so a late StatusNotification never overwrites a newer one.
 ALTER TABLE chargers ADD COLUMN status_at TIMESTAMPTZ;

@@ -7,6 +7,7 @@ const TONES = {
   maintenance: 'warn', preparing: 'info', charging: 'info', suspendedev: 'warn', suspendedevse: 'warn',
   finishing: 'info', reserved: 'info', debit: 'warn',
   faulted: 'bad', error: 'bad',
+  connected: 'ok', offline: 'muted', pending: 'warn', rejected: 'bad', blocked: 'bad', expired: 'muted',
 };
 
 export function badge(value, fallback = 'Unknown') {

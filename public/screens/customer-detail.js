@@ -8,6 +8,7 @@ import { filterBar } from '../components/filter-bar.js';
 import { confirmDialog } from '../components/modal.js';
 import { toast } from '../components/toast.js';
 import * as api from '../services/api.js';
+import { idTagsCard } from './customer-id-tags.js';
 
 const TYPES = [['Credit', 'Credit'], ['Debit', 'Debit']];
 
@@ -129,6 +130,8 @@ export async function show(ctx) {
     ledgerResults,
   );
 
+  const idTags = idTagsCard(customer, ctx);
+
   replace(
     ctx.main,
     h(
@@ -139,8 +142,10 @@ export async function show(ctx) {
     ),
     h('div', { class: 'detail-grid' }, wallet, profile, creditCard),
     ledgerCard,
+    idTags.card,
   );
   ledger.reload(1);
+  idTags.reload(1);
 }
 
 function ledgerView(customerId, container, ctx) {

@@ -40,6 +40,7 @@ function connectorChips(p) {
         h('span', { class: 'chip-id' }, `#${c.connector_id}`),
         ` ${fmt.connectorType(c.connector_type)} · ${fmt.kw(c.power)} `,
         badge(c.status, 'No status yet'),
+        c.error_code && c.error_code !== 'NoError' ? h('span', { class: 'chip-error' }, ` ${c.error_code}`) : null,
       ),
     ),
   );

@@ -1,8 +1,10 @@
-// Charging sessions (read-only) with filters.
-import { h } from '../components/dom.js';
+// Charging sessions (read-only) with filters, and each session's meter values in a dialog.
+import { h, replace } from '../components/dom.js';
 import * as fmt from '../components/format.js';
 import { badge } from '../components/badge.js';
 import { listView } from '../components/list-view.js';
+import { openModal } from '../components/modal.js';
+import { dataTable, pagination } from '../components/table.js';
 import * as api from '../services/api.js';
 
 const STATUSES = [['Active', 'Active'], ['Completed', 'Completed'], ['Cancelled', 'Cancelled']];
@@ -44,6 +46,62 @@ export function list(ctx) {
       { key: 'energy_consumed', label: 'Energy', sortable: 'energy_wh', align: 'num', render: (s) => fmt.kwh(s.energy_consumed) },
       { key: 'billed_amount', label: 'Billed', sortable: true, align: 'num', render: (s) => fmt.money(s.billed_amount, s.currency) },
       { key: 'status', label: 'Status', render: (s) => badge(s.status) },
+      {
+        key: 'actions', label: 'Actions', align: 'actions',
+        render: (s) => h('button', { type: 'button', class: 'btn btn-small btn-ghost', 'aria-label': `Meter values of ${s.session_id}`, onclick: () => meterValues(s) }, 'Meter values'),
+      },
     ],
   });
+}
+
+/** A value with its unit. */
+function reading(m) {
+  const value = fmt.decimal(m.value, 3);
+  return m.unit ? `${value} ${m.unit}` : value;
+}
+
+/** The session's meter values, page by page, in a dialog. */
+function meterValues(s) {
+  const body = h('div', { class: 'results', 'aria-live': 'polite', 'aria-busy': 'true' }, h('p', { class: 'loading' }, 'Loading…'));
+  const close = h('button', { type: 'button', class: 'btn btn-secondary' }, 'Close');
+  const modal = openModal({ title: `Meter values · ${s.session_id}`, content: body, actions: [close] });
+  modal.dialog.classList.add('modal-wide');
+  close.addEventListener('click', () => modal.close());
+  const state = { page: 1, limit: 50 };
+  let seq = 0;
+  async function load(page) {
+    state.page = page;
+    const mine = ++seq;
+    body.setAttribute('aria-busy', 'true');
+    try {
+      const res = await api.listMeterValues(s.session_id, { page: state.page, limit: state.limit });
+      if (mine !== seq || !modal.dialog.open) return;
+      const pg = res.pagination;
+      replace(
+        body,
+        dataTable({
+          caption: `Meter values of ${s.session_id}`,
+          empty: 'The charger sent no meter values for this session.',
+          rows: res.data,
+          columns: [
+            { key: 'sampled_at', label: 'Sampled', render: (m) => h('span', { class: 'nowrap' }, fmt.dateTime(m.sampled_at)) },
+            { key: 'measurand', label: 'Measurand', render: (m) => h('div', {}, m.measurand, m.context ? h('div', { class: 'cell-sub' }, m.context) : null) },
+            { key: 'phase', label: 'Phase', render: (m) => fmt.text(m.phase) },
+            { key: 'location', label: 'Location', render: (m) => fmt.text(m.location) },
+            { key: 'value', label: 'Value', align: 'num', render: reading },
+            { key: 'connector_number', label: 'Connector', align: 'num', render: (m) => `${m.charge_point_id} #${m.connector_number}` },
+          ],
+        }),
+        pg.total > state.limit
+          ? pagination({ page: pg.page, limit: pg.limit, total: pg.total, pages: Math.max(1, pg.pages), onPage: (p) => load(p) })
+          : null,
+      );
+    } catch (err) {
+      if (mine !== seq) return;
+      replace(body, h('div', { class: 'banner banner-error', role: 'alert' }, h('strong', {}, 'Could not load meter values: '), err.message));
+    } finally {
+      if (mine === seq) body.setAttribute('aria-busy', 'false');
+    }
+  }
+  load(1);
 }

@@ -107,8 +107,24 @@ export const listWalletTransactions = (customerId, query) =>
 export const createWalletTransaction = (customerId, body) =>
   request('POST', cms(`/customers/${seg(customerId)}/wallet-transactions`), { body });
 
+// ---- id tags (OCPP idTags, keyed by the idTag text) -----------------------------------------
+export const listCustomerIdTags = (customerId, query) =>
+  request('GET', cms(`/customers/${seg(customerId)}/id-tags`), { query });
+export const createIdTag = (customerId, body) =>
+  request('POST', cms(`/customers/${seg(customerId)}/id-tags`), { body });
+export const listIdTags = (query) => request('GET', cms('/id-tags'), { query });
+export const getIdTag = (idTag) => request('GET', cms(`/id-tags/${seg(idTag)}`));
+export const updateIdTag = (idTag, body) => request('PUT', cms(`/id-tags/${seg(idTag)}`), { body });
+export const removeIdTag = (idTag) => request('DELETE', cms(`/id-tags/${seg(idTag)}`));
+
 // ---- sessions (read-only) -------------------------------------------------------------------
 export const listSessions = (query) => request('GET', cms('/sessions'), { query });
+export const listMeterValues = (sessionId, query) =>
+  request('GET', cms(`/sessions/${seg(sessionId)}/meter-values`), { query });
+
+// ---- chargers as they connected over OCPP (read-only, keyed by charge point id) -------------
+export const listChargers = (query) => request('GET', cms('/chargers'), { query });
+export const getCharger = (chargePointId) => request('GET', cms(`/chargers/${seg(chargePointId)}`));
 
 /** Fetches every page of a list (at most `maxPages` pages of 100), for pickers. */
 export async function listAll(listFn, query = {}, maxPages = 10) {

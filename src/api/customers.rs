@@ -178,8 +178,9 @@ async fn update_customer(
     Ok(Json(customer))
 }
 
-/// Soft-delete a customer; the phone number may then be given to a new customer. Refused (409)
-/// while the customer has an active charging session. The wallet and its ledger are kept.
+/// Soft-delete a customer; the phone number may then be given to a new customer, and the
+/// customer's id tags are deleted. Refused (409) while the customer has an active charging
+/// session. The wallet and its ledger are kept.
 #[utoipa::path(delete, path = "/customers/{customerId}", tag = "customers",
     params(("customerId" = i64, Path, description = "The customer's id")),
     responses((status = 204, description = "Deleted"), DeleteErrors))]
@@ -201,6 +202,8 @@ async fn delete_customer(
         }
     }
     db::customers::soft_delete(&mut tx, id, db::now()).await?;
+    // Their cards no longer charge to anyone and may be given to other customers.
+    db::id_tags::delete_of_customer(&mut tx, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

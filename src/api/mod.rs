@@ -1,8 +1,11 @@
 //! The REST API under `/api/cms`, its OpenAPI description at `/api/openapi.json`, and the admin UI
 //! files served at `/`.
 
+pub mod chargers;
 pub mod customers;
+pub mod id_tags;
 pub mod json;
+pub mod meter_values;
 pub mod organizations;
 pub mod points;
 pub mod query;
@@ -38,6 +41,8 @@ use crate::{AppState, Config};
         (name = "tariffs", description = "Prices per kWh and tax"),
         (name = "customers", description = "Customers and their prepaid wallets"),
         (name = "sessions", description = "Charging sessions"),
+        (name = "id-tags", description = "OCPP idTags (RFID cards, app tokens) that charge to a customer's wallet"),
+        (name = "chargers", description = "Chargers as they connected over OCPP, and the points that adopted them"),
     )
 )]
 struct ApiDoc;
@@ -125,6 +130,9 @@ fn cms_routes() -> OpenApiRouter<AppState> {
         .merge(tariffs::routes())
         .merge(customers::routes())
         .merge(sessions::routes())
+        .merge(id_tags::routes())
+        .merge(chargers::routes())
+        .merge(meter_values::routes())
 }
 
 /// Whether the server and its database answer: for load balancers and monitors.

@@ -211,6 +211,15 @@ pub fn record_id(value: &str) -> Result<i64, String> {
         .ok_or_else(|| "must be a positive whole number".to_owned())
 }
 
+/// A yes/no filter parameter: `true` or `false`.
+pub fn boolean(value: &str) -> Result<bool, String> {
+    match value {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err("must be true or false".to_owned()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,9 +9,12 @@
 //! them run beside the writer).
 
 pub mod charger_state;
+pub mod chargers;
 pub mod customers;
 pub mod filter;
+pub mod id_tags;
 pub mod meter_values;
+pub mod meter_values_read;
 pub mod organizations;
 pub mod points;
 pub mod sessions;

@@ -1,4 +1,5 @@
-//! The SQL of OCPP transactions: who an idTag charges to, and the session rows that
+//! The SQL of OCPP transactions: who an idTag charges to (idTags compare case-insensitively, as
+//! OCPP's CiString does), and the session rows that
 //! StartTransaction opens and StopTransaction settles. The rules live in `ocpp::transaction`.
 
 use chrono::{DateTime, Utc};
@@ -24,8 +25,8 @@ macro_rules! tag_holder_sql {
     () => {
         concat!(
             "SELECT t.customer_id, t.blocked, t.expires_at, c.deleted AS customer_deleted, c.wallet_balance, ",
-            "(SELECT COUNT(*) FROM charging_sessions s WHERE s.id_tag = t.id_tag AND s.status = 'Active') AS active_sessions ",
-            "FROM id_tags t JOIN customers c ON c.id = t.customer_id WHERE t.id_tag = $1"
+            "(SELECT COUNT(*) FROM charging_sessions s WHERE LOWER(s.id_tag) = LOWER(t.id_tag) AND s.status = 'Active') AS active_sessions ",
+            "FROM id_tags t JOIN customers c ON c.id = t.customer_id WHERE LOWER(t.id_tag) = LOWER($1)"
         )
     };
 }
@@ -45,7 +46,7 @@ pub async fn tag_holder_in(tx: &mut Tx, id_tag: &str) -> Result<Option<TagHolder
 pub async fn lock_tag_customer(tx: &mut Tx, id_tag: &str) -> Result<bool, sqlx::Error> {
     let sql = concat!(
         "UPDATE customers SET updated_at = updated_at ",
-        "WHERE id = (SELECT customer_id FROM id_tags WHERE id_tag = $1) RETURNING id"
+        "WHERE id = (SELECT customer_id FROM id_tags WHERE LOWER(id_tag) = LOWER($1)) RETURNING id"
     );
     let locked: Option<i64> =
         on_tx!(tx, conn => sqlx::query_scalar(sql).bind(id_tag).fetch_optional(conn).await)?;

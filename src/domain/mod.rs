@@ -1,7 +1,10 @@
 //! The domain's vocabulary and value types, shared by the REST API and (later) OCPP.
 
+pub mod charger;
 pub mod customer;
 pub mod enums;
+pub mod id_tag;
+pub mod meter_reading;
 pub mod organization;
 pub mod point;
 pub mod session;

@@ -313,3 +313,57 @@ impl Drop for TestApp {
         }
     }
 }
+
+/// A `chargers` row as the OCPP endpoint records it, for tests that read chargers; fill the rest
+/// with `..ChargerRow::new("CP-1")`.
+#[derive(Debug, Clone)]
+pub struct ChargerRow {
+    pub charge_point_id: String,
+    pub vendor: Option<String>,
+    pub model: Option<String>,
+    pub charge_point_serial_number: Option<String>,
+    pub firmware_version: Option<String>,
+    pub registration_status: Option<String>,
+    pub status: Option<String>,
+    pub error_code: Option<String>,
+    pub connected: bool,
+    pub last_seen_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl ChargerRow {
+    /// A connected, accepted charger seen now.
+    pub fn new(charge_point_id: &str) -> Self {
+        let now = evcms::db::now();
+        Self {
+            charge_point_id: charge_point_id.to_owned(),
+            vendor: Some("EVRE".into()),
+            model: Some("AC-22".into()),
+            charge_point_serial_number: None,
+            firmware_version: Some("1.0.0".into()),
+            registration_status: Some("Accepted".into()),
+            status: Some("Available".into()),
+            error_code: Some("NoError".into()),
+            connected: true,
+            last_seen_at: Some(now),
+            created_at: now,
+        }
+    }
+}
+
+/// Inserts a charger row with SQL (booleans and timestamps bound from Rust, so both dialects
+/// store them their own way); gives its id.
+pub async fn insert_charger(db: &Db, c: &ChargerRow) -> i64 {
+    let sql = concat!(
+        "INSERT INTO chargers (charge_point_id, vendor, model, charge_point_serial_number, firmware_version, ",
+        "registration_status, status, error_code, connected, connected_at, last_seen_at, last_boot_at, created_at, updated_at) ",
+        "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $12) RETURNING id"
+    );
+    let connected_at = c.connected.then_some(c.created_at);
+    evcms::on_write!(db, pool => sqlx::query_scalar(sql)
+        .bind(&c.charge_point_id).bind(&c.vendor).bind(&c.model).bind(&c.charge_point_serial_number)
+        .bind(&c.firmware_version).bind(&c.registration_status).bind(&c.status).bind(&c.error_code)
+        .bind(c.connected).bind(connected_at).bind(c.last_seen_at).bind(c.created_at)
+        .fetch_one(pool).await)
+    .expect("charger row inserted")
+}

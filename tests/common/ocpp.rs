@@ -83,7 +83,7 @@ impl TestApp {
         }
     }
 
-    /// Gives customer `customer_id` the id tag `id_tag`.
+    /// Gives customer `customer_id` the id tag `id_tag`, through the REST API.
     pub async fn id_tag(
         &self,
         customer_id: i64,
@@ -91,12 +91,12 @@ impl TestApp {
         blocked: bool,
         expires_at: Option<DateTime<Utc>>,
     ) {
-        let sql = "INSERT INTO id_tags (id_tag, customer_id, blocked, expires_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $5)";
-        let now = evcms::db::now();
-        evcms::on_write!(&self.db, pool => sqlx::query(sql)
-            .bind(id_tag).bind(customer_id).bind(blocked).bind(expires_at).bind(now)
-            .execute(pool).await.map(|_| ()))
-        .expect("insert id tag");
+        let mut body = json!({"id_tag": id_tag, "blocked": blocked});
+        if let Some(at) = expires_at {
+            body["expires_at"] = json!(at.to_rfc3339());
+        }
+        self.create(&format!("/api/cms/customers/{customer_id}/id-tags"), &body)
+            .await;
     }
 
     /// The one session of transaction `transaction_id`, through the REST API.

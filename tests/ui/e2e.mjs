@@ -1,6 +1,9 @@
 // End-to-end check of the admin UI against the REAL server (no mocks, no npm packages).
 // Node 20:  cargo build && node --experimental-websocket tests/ui/e2e.mjs
 // Env: EVCMS_BIN (default target/debug/evcms), CHROMIUM (default /usr/bin/chromium).
+// EVCMS_E2E_DATABASE_FILE: an SQLite file prepared beforehand (tests/admin_ui.rs migrates it and
+// records a charger in it, as the OCPP endpoint would), used instead of a fresh one; and
+// EVCMS_E2E_CHARGER: that charger's charge point id, checked on the chargers screen.
 // Starts the server on a fresh temp SQLite file and a free port, drives headless Chromium over
 // the DevTools protocol like an operator (typing into inputs, clicking buttons), checks the
 // results through the API, and prints "N passed, M failed" as its last line (exit 1 on failure).
@@ -22,7 +25,9 @@ const tag = `${process.pid}-${Date.now().toString(36)}`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `evcms-e2e-${tag}-`));
 const shotsDir = path.join(tmp, 'screenshots');
 fs.mkdirSync(shotsDir);
-const dbFile = path.join(tmp, 'evcms.db');
+const PREPARED_DB = process.env.EVCMS_E2E_DATABASE_FILE || null;
+const CHARGER = process.env.EVCMS_E2E_CHARGER || null;
+const dbFile = PREPARED_DB ? path.resolve(PREPARED_DB) : path.join(tmp, 'evcms.db');
 const profileDir = path.join(tmp, 'chromium-profile');
 
 // ---- results -------------------------------------------------------------------------------
@@ -391,14 +396,16 @@ async function scenario(base) {
   const cust0 = await getJson(`/customers/${custId}`);
   check('customer: API has it with the typed values (phone normalised)', cust0.status === 200 && cust0.body.customer_name === C.name
     && cust0.body.phone === '+919876543210' && cust0.body.email === C.email && cust0.body.default_vehicle === C.vehicle && Number(cust0.body.wallet_balance) === 0, js(cust0));
-  await waitFor(`document.querySelector('.results .data-table')`, 'ledger table');
-  check('customer detail: empty ledger says so', (await evalJs(`return ${text('.results tbody')};`)).includes('No wallet transactions yet'));
+  // The ledger's table, not the id tags' table further down.
+  const ledgerRows = '#main section[aria-labelledby="cust-ledger"] .results tbody';
+  await waitFor(`document.querySelector(${js(ledgerRows)})`, 'ledger table');
+  check('customer detail: empty ledger says so', (await evalJs(`return ${text(ledgerRows)};`)).includes('No wallet transactions yet'));
   const creditForm = '#main section form.resource-form';
   await type(`${creditForm} ${fld('amount')} input`, '500');
   await type(`${creditForm} ${fld('description')} input`, 'Top-up at counter');
   await type(`${creditForm} ${fld('reference_id')} input`, 'PAY-E2E-0001');
   await click(`${creditForm} button[type=submit]`);
-  await waitFor(`${text('.balance-amount')}.includes('500.00') && ${text('.results tbody')}.includes('PAY-E2E-0001')`, 'balance 500.00 and the ledger row');
+  await waitFor(`${text('.balance-amount')}.includes('500.00') && ${text(ledgerRows)}.includes('PAY-E2E-0001')`, 'balance 500.00 and the ledger row');
   check('wallet: balance on screen is ₹500.00', (await evalJs(`return ${text('.balance-amount')};`)).trim() === '₹500.00');
   check('wallet: success toast names the new balance', (await evalJs(`return ${toastText};`)).includes('₹500.00'));
   const cust1 = await getJson(`/customers/${custId}`);
@@ -415,6 +422,27 @@ async function scenario(base) {
   check('wallet: a debit above the balance is refused at the amount field', /balance/i.test(await evalJs(`return ${text(`${creditForm} ${fieldError('amount')}`)};`)));
   check('wallet: balance unchanged after the refused debit', Number((await getJson(`/customers/${custId}`)).body.wallet_balance) === 500);
   await shot('customer-detail');
+
+  // 4b. Id tags on the customer detail screen: a bad one is refused at its field, a good one is
+  // added, then blocked.
+  const tagCard = '#cust-id-tags';
+  const tagRow = `[...document.querySelectorAll('${tagCard} tbody tr')].find((r) => r.textContent.includes('E2E-RFID-0001'))`;
+  await type(`${tagCard} ${fld('id_tag')} input`, 'BAD TAG');
+  await click(`${tagCard} form button[type=submit]`);
+  await waitFor(`!document.querySelector('${tagCard} ${fieldError('id_tag')}')?.hidden`, 'inline error at id_tag');
+  check('id tag: a tag with a space is refused at the id_tag field', /space/i.test(await evalJs(`return ${text(`${tagCard} ${fieldError('id_tag')}`)};`)));
+  await type(`${tagCard} ${fld('id_tag')} input`, 'E2E-RFID-0001');
+  await click(`${tagCard} form button[type=submit]`);
+  await waitFor(`${tagRow}`, 'id tag row after adding');
+  const tag0 = await getJson('/id-tags/E2E-RFID-0001');
+  check('id tag: API has it for the customer, not blocked', tag0.status === 200 && tag0.body.customer_id === custId
+    && tag0.body.customer_name === C.name && tag0.body.blocked === false && tag0.body.expires_at === null, js(tag0));
+  check('id tag: the add form is reset', (await evalJs(`return document.querySelector('${tagCard} ${fld('id_tag')} input').value;`)) === '');
+  await click(`${tagCard} button[aria-label="Block E2E-RFID-0001"]`);
+  await waitFor(`document.querySelector('${tagCard} button[aria-label="Unblock E2E-RFID-0001"]')`, 'unblock button after blocking');
+  check('id tag: blocking through the UI blocks it in the API', (await getJson('/id-tags/E2E-RFID-0001')).body.blocked === true);
+  check('id tag: the row shows Blocked', (await evalJs(`return ${tagRow}.textContent;`)).includes('Blocked'));
+  await shot('customer-id-tags');
 
   // 5. Lists show the records.
   await go('#/customers');
@@ -452,6 +480,28 @@ async function scenario(base) {
   await sleep(200);
   check('sessions: no console errors on the sessions screen', browserErrors.length === errorsBefore, browserErrors.slice(errorsBefore).join('; '));
   await shot('sessions-list', false);
+
+  // 8. Chargers screen: the charger recorded before the server started (as OCPP would), adopted
+  // by the point made above through its device ID.
+  await go('#/chargers');
+  await waitFor(`document.querySelector('.results .data-table') && document.querySelector('.results')?.getAttribute('aria-busy') === 'false'`, 'chargers table');
+  check('chargers: no error banner', !(await evalJs(`return !!document.querySelector('.results .banner-error');`)));
+  if (CHARGER) {
+    const chRow = `[...document.querySelectorAll('.results tbody tr')].find((r) => r.textContent.includes(${js(CHARGER)}))`;
+    const row = await waitFor(`${chRow}?.textContent`, 'the charger row');
+    check('chargers: row shows connection, registration, vendor/model/firmware and the adopting point',
+      row.includes('Connected') && row.includes('Accepted') && row.includes('E2E-Vendor E2E-Model') && row.includes('FW 1.2.3') && row.includes(P.name), row);
+    await choose('.filter-bar select[name="connected"]', { value: 'false' });
+    await waitFor(`location.hash.includes('connected=false') && document.querySelector('.results')?.getAttribute('aria-busy') === 'false' && !${chRow}`, 'charger filtered out');
+    check('chargers: the connected filter is applied by the API', (await evalJs(`return ${text('.results tbody')};`)).includes('No results match'));
+    await choose('.filter-bar select[name="adopted"]', { value: 'true' });
+    await choose('.filter-bar select[name="connected"]', { value: 'true' });
+    await waitFor(`location.hash.includes('connected=true') && location.hash.includes('adopted=true') && ${chRow}`, 'charger back with adopted=true');
+  } else {
+    console.log('  (EVCMS_E2E_CHARGER not set: the chargers screen is checked empty)');
+    check('chargers: empty list is rendered', (await evalJs(`return ${text('.results tbody')};`)).includes('No charger has connected yet'));
+  }
+  await shot('chargers-list', false);
 
   // Tariffs list, and the phone layout.
   await go('#/tariffs');
@@ -494,7 +544,7 @@ try {
   if (failures.length && serverLog) console.log(`server log (tail):\n${serverLog.slice(-1500)}`);
   console.log(`screenshots (${shots.length}) in ${shotsDir}:`);
   for (const s of shots) console.log(`  ${s}`);
-  for (const p of [profileDir, dbFile, `${dbFile}-wal`, `${dbFile}-shm`]) fs.rmSync(p, { recursive: true, force: true });
+  for (const p of [profileDir, ...(PREPARED_DB ? [] : [dbFile, `${dbFile}-wal`, `${dbFile}-shm`])]) fs.rmSync(p, { recursive: true, force: true });
   console.log(`e2e took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (failures.length) console.log(`failures:\n  ${failures.join('\n  ')}`);
   console.log(`${passed} passed, ${failures.length} failed`);
