@@ -137,7 +137,7 @@ impl<'de, const SCALE: u32> Deserialize<'de> for Fixed<SCALE> {
 
 struct FixedVisitor<const SCALE: u32>;
 
-impl<const SCALE: u32> Visitor<'_> for FixedVisitor<SCALE> {
+impl<'de, const SCALE: u32> Visitor<'de> for FixedVisitor<SCALE> {
     type Value = Fixed<SCALE>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -165,7 +165,23 @@ impl<const SCALE: u32> Visitor<'_> for FixedVisitor<SCALE> {
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         v.parse().map_err(E::custom)
     }
+
+    /// With serde_json's `arbitrary_precision` feature (which rust-ocpp switches on through
+    /// rust_decimal), a number arrives as a one-entry map holding its exact literal.
+    fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? else {
+            return Err(de::Error::custom(FixedError::NotANumber));
+        };
+        if key != ARBITRARY_PRECISION_NUMBER {
+            return Err(de::Error::custom(FixedError::NotANumber));
+        }
+        let literal: std::borrow::Cow<'de, str> = map.next_value()?;
+        literal.parse().map_err(de::Error::custom)
+    }
 }
+
+/// The key serde_json's `arbitrary_precision` feature wraps a number's literal in.
+const ARBITRARY_PRECISION_NUMBER: &str = "$serde_json::private::Number";
 
 impl<const SCALE: u32> Type<Postgres> for Fixed<SCALE> {
     fn type_info() -> sqlx::postgres::PgTypeInfo {
