@@ -5,6 +5,7 @@
 //! two calls.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -23,6 +24,7 @@ pub use db::Db;
 #[derive(Clone, Debug)]
 pub struct AppState {
     pub db: Db,
+    pub auth: auth::Auth,
 }
 
 /// A ready-to-serve evcms: database open and migrated, listener bound.
@@ -30,6 +32,7 @@ pub struct App {
     listener: TcpListener,
     router: axum::Router,
     db: Db,
+    tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
 /// Why evcms could not start.
@@ -37,6 +40,10 @@ pub struct App {
 pub enum StartError {
     #[error(transparent)]
     Database(#[from] db::ConnectError),
+    #[error(transparent)]
+    Auth(#[from] auth::AuthStartError),
+    #[error(transparent)]
+    Tls(#[from] auth::tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -47,18 +54,30 @@ pub enum StartError {
 impl App {
     /// Opens the database named in `config` and binds `config.bind`.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
+        let tls = match (&config.security.tls_cert, &config.security.tls_key) {
+            (Some(cert), Some(key)) => Some(auth::tls::server_config(cert, key)?),
+            _ => None,
+        };
         let db = Db::connect(&config.database_url, config.db_max_connections).await?;
+        let auth = auth::Auth::start(&db, &config.security).await?;
         let listener = TcpListener::bind(config.bind)
             .await
             .map_err(|source| StartError::Bind {
                 addr: config.bind,
                 source,
             })?;
-        let router = api::router(AppState { db: db.clone() }, config);
+        let router = api::router(
+            AppState {
+                db: db.clone(),
+                auth,
+            },
+            config,
+        );
         Ok(Self {
             listener,
             router,
             db,
+            tls,
         })
     }
 
@@ -71,6 +90,11 @@ impl App {
         &self.db
     }
 
+    /// Whether it serves HTTPS/WSS (`EVCMS_TLS_CERT` and `EVCMS_TLS_KEY`) rather than HTTP/WS.
+    pub fn serves_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
     /// Serves until `shutdown` completes, then finishes the requests in flight and closes the
     /// database.
     pub async fn run(
@@ -80,9 +104,20 @@ impl App {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        match self.tls {
+            Some(tls) => {
+                use axum::serve::ListenerExt;
+                let listener = auth::tls::TlsListener::new(self.listener, tls)?.tap_io(|_| ());
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await?
+            }
+            None => {
+                axum::serve(self.listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await?
+            }
+        }
         self.db.close().await;
         Ok(())
     }

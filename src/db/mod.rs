@@ -8,6 +8,7 @@
 //! the pool instead of failing with SQLITE_BUSY, while reads use a pool of their own (WAL mode lets
 //! them run beside the writer).
 
+pub mod charger_security;
 pub mod customers;
 pub mod filter;
 pub mod organizations;
@@ -16,6 +17,7 @@ pub mod sessions;
 pub mod stations;
 pub mod tariffs;
 pub mod types;
+pub mod users;
 pub mod wallet;
 
 use std::str::FromStr;

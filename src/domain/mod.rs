@@ -7,3 +7,4 @@ pub mod point;
 pub mod session;
 pub mod station;
 pub mod tariff;
+pub mod user;
