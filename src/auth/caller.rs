@@ -38,6 +38,17 @@ impl Caller {
         self.scope().is_none_or(|own| own == organization)
     }
 
+    /// Whether the caller may see station `station_id` and what hangs from it (points,
+    /// sessions, chargers). A station that does not exist is not seen either.
+    pub async fn sees_station(&self, db: &db::Db, station_id: &str) -> Result<bool, ApiError> {
+        match self.scope() {
+            None => Ok(true),
+            Some(own) => Ok(db::stations::organization_of(db, station_id)
+                .await?
+                .is_some_and(|org| org == own)),
+        }
+    }
+
     /// 403 unless the caller is an admin.
     pub fn require_admin(&self) -> Result<(), ApiError> {
         if self.user.role == Role::Admin {
