@@ -158,7 +158,7 @@ async fn execute(db: &Db, command: UserCommand) -> Result<(), String> {
                         "{:>5}  {:<32} {:<9} {:<18} {:<6} {}",
                         u.id,
                         u.email,
-                        u.role,
+                        u.role.as_str(),
                         u.organization.as_deref().unwrap_or("(all)"),
                         u.active,
                         u.name
