@@ -1,6 +1,7 @@
 // App shell: hash router, navigation state, health indicator.
 import { h, replace } from './components/dom.js';
-import { getHealth } from './services/api.js';
+import { getHealth, getToken, getUser, logout, onUnauthorized, refreshToken } from './services/api.js';
+import * as login from './screens/login.js';
 import * as stations from './screens/stations.js';
 import * as points from './screens/points.js';
 import * as tariffs from './screens/tariffs.js';
@@ -59,7 +60,30 @@ function parseHash() {
 const main = document.getElementById('main');
 let current = 0;
 
+// ---- signed in or not -----------------------------------------------------------------------
+const account = document.getElementById('account');
+function showAccount() {
+  const user = getUser();
+  document.body.classList.toggle('signed-out', !getToken());
+  account.hidden = !getToken();
+  account.querySelector('.account-email').textContent = user ? `${user.email} · ${user.role}` : '';
+}
+account.querySelector('button').addEventListener('click', async () => {
+  try { await logout(); } catch { /* signed out locally all the same */ }
+  route();
+});
+onUnauthorized(() => { ++current; route(); });
+// Tokens live an hour: refresh them while the UI is open.
+setInterval(() => { if (getToken()) refreshToken().catch(() => {}); }, 10 * 60 * 1000);
+
 async function route() {
+  showAccount();
+  if (!getToken()) {
+    ++current;
+    document.title = 'Sign in · evcms admin';
+    login.screen({ main, onSignedIn: () => { showAccount(); route(); } });
+    return;
+  }
   const { path, query } = parseHash();
   if (path === '/') {
     location.replace('#/stations');

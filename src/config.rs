@@ -18,12 +18,17 @@ pub struct Cli {
     pub config: Config,
 }
 
-#[derive(Subcommand, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Subcommand, Debug, Clone)]
 pub enum Command {
     /// Run the server (the default): REST API, OCPP endpoint and admin UI on one port.
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Manage operator accounts without the API.
+    User {
+        #[command(subcommand)]
+        action: crate::auth::cli::UserCommand,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -88,6 +93,10 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "EVCMS_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
+
+    /// Tokens, the first admin, CORS, TLS and charger authentication.
+    #[command(flatten)]
+    pub security: crate::auth::config::SecurityConfig,
 }
 
 #[derive(ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +140,7 @@ impl fmt::Debug for Config {
             .field("ocpp_ping_interval", &self.ocpp_ping_interval)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
+            .field("security", &self.security)
             .finish()
     }
 }

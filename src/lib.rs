@@ -5,6 +5,7 @@
 //! two calls.
 
 pub mod api;
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -27,6 +28,7 @@ pub struct AppState {
     pub db: Db,
     /// The OCPP endpoint's shared state: live connections and the meter-sample writer.
     pub ocpp: Arc<ocpp::Hub>,
+    pub auth: auth::Auth,
 }
 
 /// A ready-to-serve evcms: database open and migrated, listener bound.
@@ -35,6 +37,7 @@ pub struct App {
     router: axum::Router,
     db: Db,
     ocpp: Arc<ocpp::Hub>,
+    tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
 /// Why evcms could not start.
@@ -42,6 +45,10 @@ pub struct App {
 pub enum StartError {
     #[error(transparent)]
     Database(#[from] db::ConnectError),
+    #[error(transparent)]
+    Auth(#[from] auth::AuthStartError),
+    #[error(transparent)]
+    Tls(#[from] auth::tls::TlsError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -52,7 +59,12 @@ pub enum StartError {
 impl App {
     /// Opens the database named in `config` and binds `config.bind`.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
+        let tls = match (&config.security.tls_cert, &config.security.tls_key) {
+            (Some(cert), Some(key)) => Some(auth::tls::server_config(cert, key)?),
+            _ => None,
+        };
         let db = Db::connect(&config.database_url, config.db_max_connections).await?;
+        let auth = auth::Auth::start(&db, &config.security).await?;
         let listener = TcpListener::bind(config.bind)
             .await
             .map_err(|source| StartError::Bind {
@@ -63,6 +75,7 @@ impl App {
         let state = AppState {
             db: db.clone(),
             ocpp: ocpp.clone(),
+            auth,
         };
         let router = api::router(state, config);
         Ok(Self {
@@ -70,6 +83,7 @@ impl App {
             router,
             db,
             ocpp,
+            tls,
         })
     }
 
@@ -87,6 +101,11 @@ impl App {
         &self.ocpp
     }
 
+    /// Whether it serves HTTPS/WSS (`EVCMS_TLS_CERT` and `EVCMS_TLS_KEY`) rather than HTTP/WS.
+    pub fn serves_tls(&self) -> bool {
+        self.tls.is_some()
+    }
+
     /// Serves until `shutdown` completes, then finishes the requests in flight, closes the charger
     /// connections, writes the queued meter samples and closes the database.
     pub async fn run(
@@ -97,13 +116,25 @@ impl App {
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
         let ocpp = self.ocpp.clone();
-        axum::serve(self.listener, service)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                // Upgraded WebSocket connections are not requests: close them, or serving never ends.
-                ocpp.shut_down().await;
-            })
-            .await?;
+        let shutdown = async move {
+            shutdown.await;
+            // Upgraded WebSocket connections are not requests: close them, or serving never ends.
+            ocpp.shut_down().await;
+        };
+        match self.tls {
+            Some(tls) => {
+                use axum::serve::ListenerExt;
+                let listener = auth::tls::TlsListener::new(self.listener, tls)?.tap_io(|_| ());
+                axum::serve(listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await?
+            }
+            None => {
+                axum::serve(self.listener, service)
+                    .with_graceful_shutdown(shutdown)
+                    .await?
+            }
+        }
         self.ocpp.samples.flush().await;
         self.db.close().await;
         Ok(())

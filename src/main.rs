@@ -18,6 +18,7 @@ async fn main() -> ExitCode {
             .map(|_| ())
             .map_err(|e| e.to_string()),
         Command::Serve => serve(&config).await,
+        Command::User { action } => evcms::auth::cli::run(&config, action).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -32,7 +33,8 @@ async fn serve(config: &evcms::Config) -> Result<(), String> {
     let app = App::build(config).await.map_err(|e| e.to_string())?;
     let shutdown = shutdown_signal();
     let addr = app.local_addr().map_err(|e| e.to_string())?;
-    tracing::info!(%addr, backend = ?app.db().backend(), "evcms is listening: admin UI at http://{addr}/, REST API under /api/cms");
+    let scheme = if app.serves_tls() { "https" } else { "http" };
+    tracing::info!(%addr, backend = ?app.db().backend(), "evcms is listening: admin UI at {scheme}://{addr}/, REST API under /api/cms");
     app.run(shutdown).await.map_err(|e| e.to_string())?;
     tracing::info!("evcms stopped");
     Ok(())

@@ -53,6 +53,18 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/cms/tariffs/{tariffId}"),
     ("put", "/api/cms/tariffs/{tariffId}"),
     ("delete", "/api/cms/tariffs/{tariffId}"),
+    ("post", "/api/cms/organizations"),
+    ("get", "/api/cms/users"),
+    ("post", "/api/cms/users"),
+    ("get", "/api/cms/users/{userId}"),
+    ("put", "/api/cms/users/{userId}"),
+    ("delete", "/api/cms/users/{userId}"),
+    ("put", "/api/cms/chargers/{chargePointId}/security"),
+    ("post", "/api/auth/login"),
+    ("post", "/api/auth/refresh"),
+    ("post", "/api/auth/logout"),
+    ("get", "/api/auth/me"),
+    ("put", "/api/auth/password"),
 ];
 
 #[tokio::test]

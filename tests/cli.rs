@@ -9,6 +9,10 @@ fn evcms() -> Command {
     command
         .env_remove("DATABASE_URL")
         .env_remove("EVCMS_BIND")
+        .env_remove("EVCMS_ADMIN_PASSWORD")
+        .env_remove("EVCMS_ADMIN_EMAIL")
+        .env_remove("EVCMS_JWT_SECRET")
+        .env_remove("EVCMS_USER_PASSWORD")
         .env("RUST_LOG", "info")
         .env("EVCMS_LOG_FORMAT", "json");
     command
@@ -58,6 +62,14 @@ fn help_documents_every_setting_with_its_environment_variable() {
         "EVCMS_MAX_BODY_BYTES",
         "RUST_LOG",
         "EVCMS_LOG_FORMAT",
+        "EVCMS_JWT_SECRET",
+        "EVCMS_JWT_TTL",
+        "EVCMS_ADMIN_EMAIL",
+        "EVCMS_ADMIN_PASSWORD",
+        "EVCMS_CORS_ORIGINS",
+        "EVCMS_TLS_CERT",
+        "EVCMS_TLS_KEY",
+        "EVCMS_CHARGER_AUTH_DEFAULT",
     ] {
         assert!(
             help.contains(setting),
@@ -129,4 +141,203 @@ fn sigterm_stops_the_server_gracefully() {
             .map_while(Result::ok)
             .any(|line| line.contains("evcms stopped"))
     );
+}
+
+/// Starts the server on the SQLite file in `dir` and gives its log lines up to the listening line,
+/// the address, and the child (to stop).
+fn start_server(dir: &std::path::Path) -> (Vec<String>, String, std::process::Child) {
+    let mut child = evcms()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", dir.join("evcms.db").display()),
+        )
+        .env("EVCMS_BIND", "127.0.0.1:0")
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    let mut reader = BufReader::new(child.stdout.take().unwrap()).lines();
+    for line in reader.by_ref().map_while(Result::ok) {
+        let done = line.contains("evcms is listening");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    std::thread::spawn(move || for _ in reader {});
+    let listening: serde_json::Value = serde_json::from_str(lines.last().unwrap()).unwrap();
+    let addr = listening["fields"]["addr"].as_str().unwrap().to_owned();
+    (lines, addr, child)
+}
+
+fn stop(mut child: std::process::Child) {
+    let _ = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+}
+
+/// POST /api/auth/login over a bare TCP connection: the status line's code.
+fn login_status(addr: &str, email: &str, password: &str) -> u16 {
+    use std::io::{Read, Write};
+    let body = serde_json::json!({"email": email, "password": password}).to_string();
+    let mut stream = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        stream,
+        "POST /api/auth/login HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+#[test]
+fn a_fresh_start_prints_the_admin_login_once_and_it_works() {
+    let dir = tempfile::tempdir().unwrap();
+    let (lines, addr, child) = start_server(dir.path());
+    let created: Vec<&String> = lines
+        .iter()
+        .filter(|l| l.contains("created the admin account"))
+        .collect();
+    assert_eq!(created.len(), 1, "{lines:#?}");
+    let message: serde_json::Value = serde_json::from_str(created[0]).unwrap();
+    let message = message["fields"]["message"].as_str().unwrap();
+    let password = message
+        .split("with the password ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the password is in the line");
+    assert!(message.contains("admin@evcms.local"), "{message}");
+    assert_eq!(login_status(&addr, "admin@evcms.local", password), 200);
+    assert_eq!(
+        login_status(&addr, "admin@evcms.local", "Wrong-password-1"),
+        401
+    );
+    stop(child);
+
+    // A restart creates no second admin, prints no password, and keeps the same secret.
+    let (lines, addr, child) = start_server(dir.path());
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("created the admin account")),
+        "{lines:#?}"
+    );
+    assert_eq!(login_status(&addr, "admin@evcms.local", password), 200);
+    stop(child);
+}
+
+fn user_cli(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    evcms()
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", dir.join("evcms.db").display()),
+        )
+        .arg("user")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn users_are_managed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = user_cli(
+        dir.path(),
+        &[
+            "add",
+            "--email",
+            "Ops@Example.com",
+            "--role",
+            "viewer",
+            "--organization",
+            "1c_ev_charging",
+            "--password",
+            "Cli-password-123",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("created user ops@example.com (viewer)"));
+
+    let out = user_cli(
+        dir.path(),
+        &[
+            "add",
+            "--email",
+            "ops@example.com",
+            "--password",
+            "Cli-password-123",
+        ],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = user_cli(
+        dir.path(),
+        &["add", "--email", "weak@example.com", "--password", "short"],
+    );
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 12"));
+    let out = user_cli(
+        dir.path(),
+        &["add", "--email", "x@example.com", "--role", "boss"],
+    );
+    assert!(!out.status.success());
+
+    let out = user_cli(dir.path(), &["add", "--email", "gen@example.com"]);
+    assert!(out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    let generated = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("password: "))
+        .unwrap()
+        .to_owned();
+    assert!(generated.len() >= 12);
+
+    let out = user_cli(dir.path(), &["list"]);
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    // Users made before the first server start: no admin account is generated then.
+    for expected in [
+        "operator",
+        "ops@example.com",
+        "1c_ev_charging",
+        "gen@example.com",
+    ] {
+        assert!(listing.contains(expected), "{listing}");
+    }
+    assert!(!listing.contains("argon2"), "{listing}");
+
+    let out = user_cli(
+        dir.path(),
+        &["reset-password", "--email", "OPS@example.com"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let new_password = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("password: ").map(str::to_owned))
+        .unwrap();
+    let out = user_cli(
+        dir.path(),
+        &["reset-password", "--email", "nobody@example.com"],
+    );
+    assert!(!out.status.success());
+
+    let (_, addr, child) = start_server(dir.path());
+    assert_eq!(login_status(&addr, "ops@example.com", &new_password), 200);
+    assert_eq!(
+        login_status(&addr, "ops@example.com", "Cli-password-123"),
+        401
+    );
+    assert_eq!(login_status(&addr, "gen@example.com", &generated), 200);
+    stop(child);
 }

@@ -31,8 +31,31 @@ export function queryString(params = {}) {
   return s ? `?${s}` : '';
 }
 
+// ---- the signed-in user's token (sessionStorage: gone when the tab closes) --------------------
+const TOKEN_KEY = 'evcms.token';
+const USER_KEY = 'evcms.user';
+let unauthorizedHandler = () => {};
+
+export const getToken = () => sessionStorage.getItem(TOKEN_KEY);
+export const getUser = () => {
+  try { return JSON.parse(sessionStorage.getItem(USER_KEY) || 'null'); } catch { return null; }
+};
+function keepToken(answer) {
+  sessionStorage.setItem(TOKEN_KEY, answer.token);
+  sessionStorage.setItem(USER_KEY, JSON.stringify(answer.user));
+  return answer;
+}
+export function forgetToken() {
+  sessionStorage.removeItem(TOKEN_KEY);
+  sessionStorage.removeItem(USER_KEY);
+}
+/** `handler` runs when the server refuses the token (401): the UI goes back to its login. */
+export function onUnauthorized(handler) { unauthorizedHandler = handler; }
+
 async function request(method, url, { query, body } = {}) {
   const headers = { Accept: 'application/json' };
+  const token = getToken();
+  if (token) headers.Authorization = `Bearer ${token}`;
   const init = { method, headers };
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -54,6 +77,10 @@ async function request(method, url, { query, body } = {}) {
       data = null;
     }
   }
+  if (res.status === 401 && token && url !== '/api/auth/login') {
+    forgetToken();
+    unauthorizedHandler();
+  }
   if (!res.ok) {
     const e = data && data.error ? data.error : {};
     throw new ApiError(
@@ -68,6 +95,13 @@ async function request(method, url, { query, body } = {}) {
 
 const cms = (path) => API_BASE + path;
 const seg = (id) => encodeURIComponent(String(id));
+
+// ---- authentication -------------------------------------------------------------------------
+export const login = async (email, password) => keepToken(await request('POST', '/api/auth/login', { body: { email, password } }));
+export const refreshToken = async () => keepToken(await request('POST', '/api/auth/refresh'));
+export async function logout() {
+  try { await request('POST', '/api/auth/logout'); } finally { forgetToken(); }
+}
 
 // ---- health ---------------------------------------------------------------------------------
 export const getHealth = () => request('GET', '/api/health');

@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use super::query::{ListQuery, Page, PageQuery, QueryReader, boolean};
 use crate::AppState;
+use crate::auth::Caller;
 use crate::db::{self, filter::Sort};
 use crate::domain::charger::{Charger, ChargerDetail, REGISTRATION_STATUSES};
 use crate::error::docs::{ListErrors, ReadErrors};
@@ -66,6 +67,7 @@ fn registration_status(value: &str) -> Result<String, String> {
     responses((status = 200, body = Page<Charger>), ListErrors))]
 async fn list_chargers(
     State(state): State<AppState>,
+    caller: Caller,
     ListQuery(paging): ListQuery<PageQuery>,
     ListQuery(q): ListQuery<ChargerListQuery>,
 ) -> ApiResult<Json<Page<Charger>>> {
@@ -79,6 +81,7 @@ async fn list_chargers(
         ),
         adopted: r.parse("adopted", q.adopted.as_deref(), boolean),
         search: r.text("search", q.search.as_deref()),
+        scope: caller.scope().map(str::to_owned),
     };
     let page = r.page(&paging);
     let sort = r.sort(
@@ -97,11 +100,23 @@ async fn list_chargers(
     responses((status = 200, body = ChargerDetail), ReadErrors))]
 async fn get_charger(
     State(state): State<AppState>,
+    caller: Caller,
     Path(charge_point_id): Path<String>,
 ) -> ApiResult<Json<ChargerDetail>> {
+    let not_found = || ApiError::not_found(format!("no charger {charge_point_id:?}"));
     let charger = db::chargers::find(&state.db, &charge_point_id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no charger {charge_point_id:?}")))?;
+        .ok_or_else(not_found)?;
+    // Another organization's charger, or one no point has adopted yet, is not there for a caller
+    // bound to an organization.
+    if caller.scope().is_some() {
+        let Some(station_id) = &charger.station_id else {
+            return Err(not_found());
+        };
+        if !caller.sees_station(&state.db, station_id).await? {
+            return Err(not_found());
+        }
+    }
     let connectors = match charger.charging_point_id {
         Some(point) => db::points::connectors_of(&state.db, &[point]).await?,
         None => Vec::new(),

@@ -10,6 +10,7 @@ use utoipa_axum::routes;
 
 use super::query::{ListQuery, Page, PageQuery, QueryReader};
 use crate::AppState;
+use crate::auth::Caller;
 use crate::db;
 use crate::domain::meter_reading::MeterReading;
 use crate::error::docs::{ListErrors, ReadErrors};
@@ -34,6 +35,7 @@ pub struct MeterValueListQuery {
     responses((status = 200, body = Page<MeterReading>), ListErrors, ReadErrors))]
 async fn list_meter_values(
     State(state): State<AppState>,
+    caller: Caller,
     Path(session_id): Path<String>,
     ListQuery(paging): ListQuery<PageQuery>,
     ListQuery(q): ListQuery<MeterValueListQuery>,
@@ -42,11 +44,15 @@ async fn list_meter_values(
     let measurand = r.text("measurand", q.measurand.as_deref());
     let page = r.page(&paging);
     r.finish()?;
-    let session = db::meter_values_read::session_record_id(&state.db, &session_id)
+    let not_found = || ApiError::not_found(format!("no session {session_id:?}"));
+    let session = db::sessions::find(&state.db, &session_id)
         .await?
-        .ok_or_else(|| ApiError::not_found(format!("no session {session_id:?}")))?;
+        .ok_or_else(not_found)?;
+    if !caller.sees_station(&state.db, &session.station_id).await? {
+        return Err(not_found());
+    }
     let result =
-        db::meter_values_read::list_of_session(&state.db, session, measurand.as_deref(), page)
+        db::meter_values_read::list_of_session(&state.db, session.id, measurand.as_deref(), page)
             .await?;
     Ok(Json(Page::new(result, page, |m| m)))
 }

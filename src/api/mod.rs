@@ -1,6 +1,8 @@
 //! The REST API under `/api/cms`, its OpenAPI description at `/api/openapi.json`, and the admin UI
 //! files served at `/`.
 
+pub mod auth;
+pub mod charger_security;
 pub mod chargers;
 pub mod customers;
 pub mod id_tags;
@@ -12,17 +14,20 @@ pub mod query;
 pub mod sessions;
 pub mod stations;
 pub mod tariffs;
+pub mod users;
 pub mod validate;
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -42,7 +47,9 @@ use crate::{AppState, Config};
         (name = "customers", description = "Customers and their prepaid wallets"),
         (name = "sessions", description = "Charging sessions"),
         (name = "id-tags", description = "OCPP idTags (RFID cards, app tokens) that charge to a customer's wallet"),
-        (name = "chargers", description = "Chargers as they connected over OCPP, and the points that adopted them"),
+        (name = "auth", description = "Log in, refresh, log out: the bearer token every /api/cms route needs"),
+        (name = "users", description = "Operator accounts (admins only)"),
+        (name = "chargers", description = "Chargers as they connect over OCPP, the points that adopted them, and their credentials"),
     )
 )]
 struct ApiDoc;
@@ -51,6 +58,7 @@ struct ApiDoc;
 pub fn router(state: AppState, config: &Config) -> Router {
     let (cms, openapi) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/cms", cms_routes())
+        .nest("/api/auth", auth::routes())
         .split_for_parts();
     let openapi = Arc::new(openapi_document(&openapi));
     let static_files = ServeDir::new(&config.public_dir)
@@ -59,7 +67,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .not_found_service(axum::handler::HandlerWithoutStateExt::into_service(
             not_found,
         ));
-    Router::new()
+    let app = Router::new()
         .merge(cms)
         .route(
             "/api/openapi.json",
@@ -69,8 +77,16 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .merge(crate::ocpp::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback_service(static_files)
-        .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::guard,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes));
+    let mut app = with_security_headers(app);
+    if let Some(cors) = cors(config) {
+        app = app.layer(cors);
+    }
+    app.layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal("a request handler panicked").into_response()
         }))
@@ -133,6 +149,55 @@ fn cms_routes() -> OpenApiRouter<AppState> {
         .merge(id_tags::routes())
         .merge(chargers::routes())
         .merge(meter_values::routes())
+        .merge(users::routes())
+        .merge(charger_security::routes())
+}
+
+/// Headers on every answer, the admin UI's included: no MIME sniffing, no framing, no referrer,
+/// and a content security policy that lets the UI load only its own files.
+fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
+    let headers = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "no-referrer"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        ),
+    ];
+    headers.into_iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            name,
+            HeaderValue::from_static(value),
+        ))
+    })
+}
+
+/// CORS for the origins of `EVCMS_CORS_ORIGINS`; with none, no CORS headers at all (browsers then
+/// allow only the admin UI's own origin).
+fn cors(config: &Config) -> Option<CorsLayer> {
+    let origins: Vec<HeaderValue> = config
+        .security
+        .cors_origins()
+        .iter()
+        .filter_map(|origin| match HeaderValue::from_str(origin) {
+            Ok(value) => Some(value),
+            Err(_) => {
+                tracing::warn!(
+                    origin,
+                    "EVCMS_CORS_ORIGINS: ignoring an origin that is not a valid header value"
+                );
+                None
+            }
+        })
+        .collect();
+    (!origins.is_empty()).then(|| {
+        CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins))
+            .allow_methods([Method::GET, Method::POST, Method::PUT, Method::DELETE])
+            .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+            .max_age(std::time::Duration::from_secs(3600))
+    })
 }
 
 /// Whether the server and its database answer: for load balancers and monitors.

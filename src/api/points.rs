@@ -15,6 +15,7 @@ use super::json::{JsonObject, apply_changes, from_value};
 use super::query::{ListQuery, Page, PageQuery, QueryReader, range_end, range_start, record_id};
 use super::validate::{Checked, In, choice, given, given_opt, positive, read, required, text};
 use crate::AppState;
+use crate::auth::Caller;
 use crate::db::{self, filter::Sort};
 use crate::domain::enums::{ChargerType, ConnectorType, Oem, Phase, TariffStatus};
 use crate::domain::point::{ConnectorFields, Point, PointFields, PointRow};
@@ -262,6 +263,7 @@ const SORTS: &[(&str, &str)] = &[
     responses((status = 200, body = Page<Point>), ListErrors))]
 async fn list_points(
     State(state): State<AppState>,
+    caller: Caller,
     ListQuery(paging): ListQuery<PageQuery>,
     ListQuery(q): ListQuery<PointListQuery>,
 ) -> ApiResult<Json<Page<Point>>> {
@@ -279,6 +281,7 @@ async fn list_points(
         search: r.text("search", q.search.as_deref()),
         created_from: r.parse("created_from", q.created_from.as_deref(), range_start),
         created_to: r.parse("created_to", q.created_to.as_deref(), range_end),
+        scope: caller.scope().map(str::to_owned),
     };
     let page = r.page(&paging);
     let sort = r.sort(q.sort.as_deref(), SORTS, Sort::newest_first());
@@ -301,22 +304,38 @@ async fn list_points(
     responses((status = 200, body = Point), ReadErrors))]
 async fn get_point(
     State(state): State<AppState>,
+    caller: Caller,
     Path(point_id): Path<String>,
 ) -> ApiResult<Json<Point>> {
     let id = super::record_id(&point_id, "charging point")?;
-    Ok(Json(find(&state, id).await?))
+    Ok(Json(find(&state, &caller, id).await?))
 }
 
-async fn find(state: &AppState, id: i64) -> ApiResult<Point> {
+/// The live point `id`, if the caller may see its station (another organization's is 404,
+/// exactly like a missing one).
+async fn find(state: &AppState, caller: &Caller, id: i64) -> ApiResult<Point> {
     let row = db::points::find(&state.db, id)
         .await?
         .ok_or_else(|| not_found(id))?;
+    if !caller.sees_station(&state.db, &row.station_id).await? {
+        return Err(not_found(id));
+    }
     let connectors = db::points::connectors_of(&state.db, &[id]).await?;
     Ok(Point::new(row, connectors))
 }
 
 fn not_found(id: i64) -> ApiError {
     ApiError::not_found(format!("no charging point {id}"))
+}
+
+/// 422 on `station_id` when the caller may not use that station: the same answer as for a
+/// station that does not exist.
+async fn station_visible(state: &AppState, caller: &Caller, station_id: &str) -> ApiResult<()> {
+    if caller.sees_station(&state.db, station_id).await? {
+        Ok(())
+    } else {
+        Err(ApiError::field("station_id", "names no live station"))
+    }
 }
 
 const DEVICE_ID_TAKEN: &str = "a live charging point already has this device_id";
@@ -353,9 +372,11 @@ async fn lock_references(tx: &mut db::Tx, fields: &PointFields) -> ApiResult<()>
     responses((status = 201, body = Point), WriteErrors))]
 async fn create_point(
     State(state): State<AppState>,
+    caller: Caller,
     JsonObject(body): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Point>)> {
     let fields = from_value::<PointInput>(body.into())?.validate()?;
+    station_visible(&state, &caller, &fields.station_id).await?;
     let now = db::now();
     let mut tx = state.db.begin().await?;
     lock_references(&mut tx, &fields).await?;
@@ -381,13 +402,15 @@ async fn create_point(
     responses((status = 200, body = Point), WriteErrors))]
 async fn update_point(
     State(state): State<AppState>,
+    caller: Caller,
     Path(point_id): Path<String>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Point>> {
     let id = super::record_id(&point_id, "charging point")?;
-    let current = find(&state, id).await?;
+    let current = find(&state, &caller, id).await?;
     let replaces_connectors = body.contains_key("connectors");
     let fields = apply_changes(PointInput::from(&current), body)?.validate()?;
+    station_visible(&state, &caller, &fields.station_id).await?;
     let now = db::now();
     let mut tx = state.db.begin().await?;
     if !db::points::lock(&mut tx, id).await? {
@@ -431,9 +454,11 @@ async fn update_point(
     responses((status = 204, description = "Deleted"), DeleteErrors))]
 async fn delete_point(
     State(state): State<AppState>,
+    caller: Caller,
     Path(point_id): Path<String>,
 ) -> ApiResult<StatusCode> {
     let id = super::record_id(&point_id, "charging point")?;
+    find(&state, &caller, id).await?;
     let mut tx = state.db.begin().await?;
     if !db::points::lock(&mut tx, id).await? {
         return Err(not_found(id));

@@ -9,6 +9,7 @@ use utoipa_axum::routes;
 
 use super::query::{ListQuery, Page, PageQuery, QueryReader, range_end, range_start, record_id};
 use crate::AppState;
+use crate::auth::Caller;
 use crate::db::{self, filter::Sort};
 use crate::domain::enums::SessionStatus;
 use crate::domain::session::Session;
@@ -64,6 +65,7 @@ const SORTS: &[(&str, &str)] = &[
     responses((status = 200, body = Page<Session>), ListErrors))]
 async fn list_sessions(
     State(state): State<AppState>,
+    caller: Caller,
     ListQuery(paging): ListQuery<PageQuery>,
     ListQuery(q): ListQuery<SessionListQuery>,
 ) -> ApiResult<Json<Page<Session>>> {
@@ -80,6 +82,7 @@ async fn list_sessions(
         start_from: r.parse("start_from", q.start_from.as_deref(), range_start),
         start_to: r.parse("start_to", q.start_to.as_deref(), range_end),
         search: r.text("search", q.search.as_deref()),
+        scope: caller.scope().map(str::to_owned),
     };
     let page = r.page(&paging);
     let sort = r.sort(
@@ -98,10 +101,16 @@ async fn list_sessions(
     responses((status = 200, body = Session), ReadErrors))]
 async fn get_session(
     State(state): State<AppState>,
+    caller: Caller,
     Path(session_id): Path<String>,
 ) -> ApiResult<Json<Session>> {
-    db::sessions::find(&state.db, &session_id)
+    let not_found = || ApiError::not_found(format!("no session {session_id:?}"));
+    let session = db::sessions::find(&state.db, &session_id)
         .await?
-        .map(Json)
-        .ok_or_else(|| ApiError::not_found(format!("no session {session_id:?}")))
+        .ok_or_else(not_found)?;
+    // Another organization's session is 404, exactly like a missing one.
+    if !caller.sees_station(&state.db, &session.station_id).await? {
+        return Err(not_found());
+    }
+    Ok(Json(session))
 }

@@ -15,6 +15,7 @@ use super::validate::{
     within,
 };
 use crate::AppState;
+use crate::auth::Caller;
 use crate::db::types::WorkingDays;
 use crate::db::{self, filter::Sort};
 use crate::domain::enums::{GridPhase, StationStatus, Weekday};
@@ -244,6 +245,7 @@ const SORTS: &[(&str, &str)] = &[
     responses((status = 200, body = Page<Station>), ListErrors))]
 async fn list_stations(
     State(state): State<AppState>,
+    caller: Caller,
     ListQuery(paging): ListQuery<PageQuery>,
     ListQuery(q): ListQuery<StationListQuery>,
 ) -> ApiResult<Json<Page<Station>>> {
@@ -258,6 +260,7 @@ async fn list_stations(
         search: r.text("search", q.search.as_deref()),
         created_from: r.parse("created_from", q.created_from.as_deref(), range_start),
         created_to: r.parse("created_to", q.created_to.as_deref(), range_end),
+        scope: caller.scope().map(str::to_owned),
     };
     let page = r.page(&paging);
     let sort = r.sort(q.sort.as_deref(), SORTS, Sort::newest_first());
@@ -272,15 +275,26 @@ async fn list_stations(
     responses((status = 200, body = Station), ReadErrors))]
 async fn get_station(
     State(state): State<AppState>,
+    caller: Caller,
     Path(station_id): Path<String>,
 ) -> ApiResult<Json<Station>> {
-    Ok(Json(find(&state, &station_id).await?))
+    Ok(Json(find(&state, &caller, &station_id).await?))
 }
 
-async fn find(state: &AppState, station_id: &str) -> ApiResult<Station> {
+/// The live station `station_id`, if the caller may see it (another organization's is 404,
+/// exactly like a missing one).
+async fn find(state: &AppState, caller: &Caller, station_id: &str) -> ApiResult<Station> {
     db::stations::find(&state.db, station_id)
         .await?
+        .filter(|s| caller.sees(&s.organization))
         .ok_or_else(|| not_found(station_id))
+}
+
+/// The organization codes the caller may put a station in: its own, or all.
+async fn organizations_for(state: &AppState, caller: &Caller) -> ApiResult<Vec<String>> {
+    let mut codes = db::organizations::codes(&state.db).await?;
+    codes.retain(|code| caller.sees(code));
+    Ok(codes)
 }
 
 fn not_found(station_id: &str) -> ApiError {
@@ -294,10 +308,11 @@ const STATION_ID_TAKEN: &str = "station_id is already used by a station (possibl
     responses((status = 201, body = Station), WriteErrors))]
 async fn create_station(
     State(state): State<AppState>,
+    caller: Caller,
     JsonObject(body): JsonObject,
 ) -> ApiResult<(StatusCode, Json<Station>)> {
     let input = from_value::<StationInput>(body.into())?;
-    let organizations = db::organizations::codes(&state.db).await?;
+    let organizations = organizations_for(&state, &caller).await?;
     let fields = input.validate(&organizations)?;
     let mut tx = state.db.begin().await?;
     let station = db::stations::insert(&mut tx, &fields, db::now())
@@ -313,12 +328,13 @@ async fn create_station(
     responses((status = 200, body = Station), WriteErrors))]
 async fn update_station(
     State(state): State<AppState>,
+    caller: Caller,
     Path(station_id): Path<String>,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<Station>> {
-    let current = find(&state, &station_id).await?;
+    let current = find(&state, &caller, &station_id).await?;
     let input = apply_changes(StationInput::from(&current), body)?;
-    let organizations = db::organizations::codes(&state.db).await?;
+    let organizations = organizations_for(&state, &caller).await?;
     let fields = input.validate(&organizations)?;
     if fields.station_id != current.station_id {
         return Err(ApiError::field(
@@ -341,8 +357,10 @@ async fn update_station(
     responses((status = 204, description = "Deleted"), DeleteErrors))]
 async fn delete_station(
     State(state): State<AppState>,
+    caller: Caller,
     Path(station_id): Path<String>,
 ) -> ApiResult<StatusCode> {
+    find(&state, &caller, &station_id).await?;
     let mut tx = state.db.begin().await?;
     let id = db::stations::lock(&mut tx, &station_id)
         .await?

@@ -33,6 +33,8 @@ pub struct ChargerFilter {
     pub registration_status: Option<String>,
     pub adopted: Option<bool>,
     pub search: Option<String>,
+    /// Only chargers adopted by a point of this organization's stations.
+    pub scope: Option<String>,
 }
 
 pub async fn list(
@@ -63,7 +65,8 @@ pub async fn list(
                 "ch.charge_box_serial_number",
             ],
             f.search.as_deref(),
-        );
+        )
+        .charger_in_organization("ch.charge_point_id", f.scope.as_deref());
     filter::list(db, columns!(), from!(), &w, sort, page).await
 }
 

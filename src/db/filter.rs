@@ -139,6 +139,40 @@ impl Where {
         self
     }
 
+    /// Limits the rows to those of organization `organization` (None = no limit), where
+    /// `station_column` holds a station's `station_id`. The one place organization scoping of
+    /// stations, points and sessions is written.
+    pub fn station_in_organization(
+        &mut self,
+        station_column: &str,
+        organization: Option<&str>,
+    ) -> &mut Self {
+        if let Some(organization) = organization {
+            let p = self.placeholder(Arg::Text(organization.to_owned()));
+            self.conditions.push(format!(
+                "{station_column} IN (SELECT station_id FROM charging_stations WHERE organization = {p})"
+            ));
+        }
+        self
+    }
+
+    /// Limits the rows to chargers of organization `organization` (None = no limit), where
+    /// `charge_point_column` holds an OCPP charge point id: a charger belongs to the organization
+    /// of the station of the live charging point whose `device_id` it is.
+    pub fn charger_in_organization(
+        &mut self,
+        charge_point_column: &str,
+        organization: Option<&str>,
+    ) -> &mut Self {
+        if let Some(organization) = organization {
+            let p = self.placeholder(Arg::Text(organization.to_owned()));
+            self.conditions.push(format!(
+                "{charge_point_column} IN (SELECT cp.device_id FROM charging_points cp JOIN charging_stations st ON st.station_id = cp.station_id WHERE cp.deleted = FALSE AND cp.device_id IS NOT NULL AND st.organization = {p})"
+            ));
+        }
+        self
+    }
+
     /// Adds a case-insensitive substring match of any `(column, term)` pair, for a search whose
     /// term is read differently per column (a phone number also by its digits alone).
     pub fn search_each(&mut self, pairs: &[(&str, &str)]) -> &mut Self {

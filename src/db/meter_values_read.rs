@@ -4,19 +4,12 @@
 use super::Db;
 use super::filter::{self, PageOf, PageRequest, Sort, Where};
 use crate::domain::meter_reading::MeterReading;
-use crate::on_read;
 
 /// The columns of [`MeterReading`].
 macro_rules! columns {
     () => {
         "id, charge_point_id, connector_number, sampled_at, received_at, measurand, phase, context, location, unit, value"
     };
-}
-
-/// The record id of the session with public id `session_id`.
-pub async fn session_record_id(db: &Db, session_id: &str) -> Result<Option<i64>, sqlx::Error> {
-    let sql = "SELECT id FROM charging_sessions WHERE session_id = $1";
-    on_read!(db, pool => sqlx::query_scalar(sql).bind(session_id).fetch_optional(pool).await)
 }
 
 /// The meter values of session record `session`, in the order they were sampled (ties by id),

@@ -8,6 +8,7 @@
 //! the pool instead of failing with SQLITE_BUSY, while reads use a pool of their own (WAL mode lets
 //! them run beside the writer).
 
+pub mod charger_security;
 pub mod charger_state;
 pub mod chargers;
 pub mod customers;
@@ -22,6 +23,7 @@ pub mod stations;
 pub mod tariffs;
 pub mod transactions;
 pub mod types;
+pub mod users;
 pub mod wallet;
 
 use std::str::FromStr;

@@ -33,6 +33,8 @@ pub struct PointFilter {
     pub search: Option<String>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
+    /// The caller's organization: rows of other organizations are left out (None = all).
+    pub scope: Option<String>,
 }
 
 pub async fn list(
@@ -48,7 +50,8 @@ pub async fn list(
         .eq_opt("oem_list", f.oem_list.map(|o| o.as_str()))
         .eq_opt("tariff_id", f.tariff_id)
         .search_opt(&["charging_point_name", "device_id"], f.search.as_deref())
-        .between_opt("created_at", f.created_from, f.created_to);
+        .between_opt("created_at", f.created_from, f.created_to)
+        .station_in_organization("station_id", f.scope.as_deref());
     filter::list(db, columns!(), "charging_points", &w, sort, page).await
 }
 

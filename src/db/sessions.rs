@@ -42,6 +42,8 @@ pub struct SessionFilter {
     pub start_from: Option<DateTime<Utc>>,
     pub start_to: Option<DateTime<Utc>>,
     pub search: Option<String>,
+    /// The caller's organization: rows of other organizations are left out (None = all).
+    pub scope: Option<String>,
 }
 
 pub async fn list(
@@ -56,7 +58,8 @@ pub async fn list(
         .eq_opt("cs.charging_point_id", f.charging_point_id)
         .eq_opt("cp.station_id", f.station_id.as_deref())
         .between_opt("cs.start_time", f.start_from, f.start_to)
-        .search_opt(&["cs.session_id", "cs.id_tag"], f.search.as_deref());
+        .search_opt(&["cs.session_id", "cs.id_tag"], f.search.as_deref())
+        .station_in_organization("cp.station_id", f.scope.as_deref());
     let page = filter::list(db, columns!(), from!(), &w, sort, page).await?;
     Ok(PageOf {
         rows: page.rows.into_iter().map(Session::derive).collect(),

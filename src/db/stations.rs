@@ -27,6 +27,8 @@ pub struct StationFilter {
     pub search: Option<String>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
+    /// The caller's organization: rows of other organizations are left out (None = all).
+    pub scope: Option<String>,
 }
 
 pub async fn list(
@@ -52,7 +54,8 @@ pub async fn list(
             ],
             f.search.as_deref(),
         )
-        .between_opt("created_at", f.created_from, f.created_to);
+        .between_opt("created_at", f.created_from, f.created_to)
+        .station_in_organization("station_id", f.scope.as_deref());
     filter::list(db, columns!(), "charging_stations", &w, sort, page).await
 }
 
@@ -127,4 +130,10 @@ pub async fn soft_delete(tx: &mut Tx, id: i64, now: DateTime<Utc>) -> Result<boo
     let sql = "UPDATE charging_stations SET deleted = TRUE, updated_at = $2 WHERE id = $1 AND deleted = FALSE";
     let done = on_tx!(tx, conn => sqlx::query(sql).bind(id).bind(now).execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(done == 1)
+}
+
+/// The organization of station `station_id` (deleted or not); None when there is no such station.
+pub async fn organization_of(db: &Db, station_id: &str) -> Result<Option<String>, sqlx::Error> {
+    let sql = "SELECT organization FROM charging_stations WHERE station_id = $1";
+    on_read!(db, pool => sqlx::query_scalar(sql).bind(station_id).fetch_optional(pool).await)
 }

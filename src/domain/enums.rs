@@ -64,6 +64,7 @@ macro_rules! string_enum {
         $crate::text_column_sqlx!($name);
     };
 }
+pub(crate) use string_enum;
 
 string_enum! {
     /// Operational state of a charging station.

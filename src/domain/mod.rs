@@ -10,3 +10,4 @@ pub mod point;
 pub mod session;
 pub mod station;
 pub mod tariff;
+pub mod user;

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::frame::{self, CallError, ErrorCode};
@@ -33,12 +33,14 @@ const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_PROTOCOL_ERROR: u16 = 1002;
 const CLOSE_POLICY: u16 = 1008;
 
-/// The handshake: a charge point id that can be stored and the `ocpp1.6` subprotocol, or no
-/// WebSocket at all.
+/// The handshake: a charge point id that can be stored, the charger's credentials when it must
+/// (or chooses to) authenticate (OCPP security profiles 1 and 2), and the `ocpp1.6` subprotocol;
+/// or no WebSocket at all.
 pub async fn upgrade(
     State(state): State<AppState>,
     Path(charge_point_id): Path<String>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     ws: WebSocketUpgrade,
 ) -> Response {
     if charge_point_id.is_empty()
@@ -47,6 +49,17 @@ pub async fn upgrade(
     {
         tracing::warn!(%peer, "refused an OCPP connection with an unusable charge point id");
         return ApiError::not_found("no such charge point").into_response();
+    }
+    if let Err(refused) = crate::auth::check_charger(
+        &state.db,
+        state.auth.charger(),
+        &charge_point_id,
+        &headers,
+        Some(peer),
+    )
+    .await
+    {
+        return refused.into_response();
     }
     let ws = ws.protocols([SUBPROTOCOL]);
     if ws.selected_protocol().is_none() {

@@ -36,16 +36,34 @@ macro_rules! both_databases {
     };
 }
 
-/// A running evcms and an HTTP client for it.
+/// The admin account every test app starts with.
+pub const ADMIN_EMAIL: &str = "admin@evcms.local";
+pub const ADMIN_PASSWORD: &str = "Test-admin-password-1";
+/// The password of the users made by [`TestApp::user`].
+pub const USER_PASSWORD: &str = "Test-user-password-1";
+
+/// A running evcms and HTTP clients for it. `client` (and so `get`, `post`, `put`, `delete`,
+/// `send_method`, `post_raw`) sends the admin's token ([`TestApp::token`]); `anonymous` sends
+/// none, and [`TestApp::call`] sends the token it is given, or none.
 pub struct TestApp {
     pub base_url: String,
     pub client: reqwest::Client,
+    pub anonymous: reqwest::Client,
     pub db: Db,
     /// The OCPP endpoint's live state (connections, sample writer).
     pub hub: std::sync::Arc<evcms::ocpp::Hub>,
+    /// A token of the admin account ([`ADMIN_EMAIL`], [`ADMIN_PASSWORD`]).
+    pub token: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _sqlite_dir: Option<tempfile::TempDir>,
+    postgres_db: Option<(String, String)>,
+}
+
+/// A fresh database for one test: its URL, and what must live until the test ends.
+pub struct TestDb {
+    pub url: String,
+    sqlite_dir: Option<tempfile::TempDir>,
     postgres_db: Option<(String, String)>,
 }
 
@@ -60,20 +78,21 @@ fn in_ci() -> bool {
 
 static NEXT_DB: AtomicU32 = AtomicU32::new(0);
 
-impl TestApp {
-    /// Starts evcms on a fresh database of `backend`; None when PostgreSQL is unreachable outside CI.
-    pub async fn spawn(backend: Backend) -> Option<Self> {
-        let mut sqlite_dir = None;
-        let mut postgres_db = None;
-        let database_url = match backend {
+impl TestDb {
+    /// A fresh database of `backend`; None when PostgreSQL is unreachable outside CI.
+    pub async fn fresh(backend: Backend) -> Option<Self> {
+        match backend {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!(
                     "sqlite://{}?mode=rwc",
                     dir.path().join("evcms.db").display()
                 );
-                sqlite_dir = Some(dir);
-                url
+                Some(Self {
+                    url,
+                    sqlite_dir: Some(dir),
+                    postgres_db: None,
+                })
             }
             Backend::Postgres => {
                 let admin = admin_postgres_url();
@@ -104,18 +123,48 @@ impl TestApp {
                     .rsplit_once('/')
                     .map(|(base, _)| base.to_owned())
                     .unwrap_or(admin.clone());
-                postgres_db = Some((admin, name.clone()));
-                format!("{base}/{name}")
+                Some(Self {
+                    url: format!("{base}/{name}"),
+                    sqlite_dir: None,
+                    postgres_db: Some((admin, name)),
+                })
             }
-        };
-        let mut config = Config::for_database(database_url);
+        }
+    }
+}
+
+impl TestApp {
+    /// Starts evcms on a fresh database of `backend`, signed in as admin; None when PostgreSQL is
+    /// unreachable outside CI.
+    pub async fn spawn(backend: Backend) -> Option<Self> {
+        let (config, db) = Self::config(backend).await?;
+        Some(Self::spawn_with(config, db, reqwest::Client::builder).await)
+    }
+
+    /// The configuration [`TestApp::spawn`] uses, on a fresh database, to adjust before
+    /// [`TestApp::spawn_with`].
+    pub async fn config(backend: Backend) -> Option<(Config, TestDb)> {
+        let db = TestDb::fresh(backend).await?;
+        let mut config = Config::for_database(db.url.clone());
         config.bind = "127.0.0.1:0".parse().unwrap();
         config.public_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/public").into();
         config.db_max_connections = 4;
+        config.security.admin_password = Some(ADMIN_PASSWORD.to_owned());
+        Some((config, db))
+    }
+
+    /// Starts evcms with `config` on `db`, talking to it through clients made by `client`
+    /// (`https://` when TLS is configured), and signs in as admin.
+    pub async fn spawn_with(
+        config: Config,
+        db: TestDb,
+        client: impl Fn() -> reqwest::ClientBuilder,
+    ) -> Self {
         let app = App::build(&config).await.expect("evcms starts");
         let addr = app.local_addr().unwrap();
-        let db = app.db().clone();
         let hub = app.ocpp().clone();
+        let scheme = if app.serves_tls() { "https" } else { "http" };
+        let app_db = app.db().clone();
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(async move {
             app.run(async {
@@ -124,16 +173,74 @@ impl TestApp {
             .await
             .expect("server runs");
         });
-        Some(Self {
-            base_url: format!("http://{addr}"),
-            client: reqwest::Client::new(),
-            db,
+        let mut test_app = Self {
+            base_url: format!("{scheme}://{addr}"),
+            client: client().build().unwrap(),
+            anonymous: client().build().unwrap(),
+            db: app_db,
             hub,
+            token: String::new(),
             shutdown: Some(tx),
             server: Some(server),
-            _sqlite_dir: sqlite_dir,
-            postgres_db,
-        })
+            _sqlite_dir: db.sqlite_dir,
+            postgres_db: db.postgres_db,
+        };
+        test_app.token = test_app.login_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {}", test_app.token).parse().unwrap(),
+        );
+        test_app.client = client().default_headers(headers).build().unwrap();
+        test_app
+    }
+
+    /// POST /api/auth/login: the status and answer.
+    pub async fn login(&self, email: &str, password: &str) -> (StatusCode, Value) {
+        self.call(
+            reqwest::Method::POST,
+            "/api/auth/login",
+            None,
+            Some(&serde_json::json!({"email": email, "password": password})),
+        )
+        .await
+    }
+
+    /// A token for `email` and `password`, which must be right.
+    pub async fn login_token(&self, email: &str, password: &str) -> String {
+        let (status, body) = self.login(email, password).await;
+        assert_eq!(status, StatusCode::OK, "login as {email}: {body}");
+        body["token"].as_str().expect("a token").to_owned()
+    }
+
+    /// Creates a user with `role` (`admin`, `operator`, `viewer`) bound to `organization` (None
+    /// = all), password [`USER_PASSWORD`], and gives a token of it.
+    pub async fn user(&self, role: &str, organization: Option<&str>) -> String {
+        let email = format!("{}@example.com", unique(role).to_lowercase());
+        self.create(
+            "/api/cms/users",
+            &serde_json::json!({"email": email, "name": role, "role": role, "organization": organization, "password": USER_PASSWORD}),
+        )
+        .await;
+        self.login_token(&email, USER_PASSWORD).await
+    }
+
+    /// Any request, with `token` as bearer (or none) and `body` as JSON (or none).
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = self.anonymous.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        self.send(request).await
     }
 
     pub fn url(&self, path: &str) -> String {

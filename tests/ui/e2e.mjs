@@ -71,6 +71,7 @@ async function withTimeout(promise, ms, what) {
   try { return await Promise.race([promise, t]); } finally { clearTimeout(timer); }
 }
 
+const ADMIN = { email: 'admin@e2e.example', password: 'E2e-admin-password-1' };
 let serverLog = '';
 async function startServer() {
   if (!fs.existsSync(BIN)) throw new Error(`server binary not found: ${BIN} (run cargo build, or set EVCMS_BIN)`);
@@ -79,7 +80,8 @@ async function startServer() {
     cwd: REPO,
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DATABASE_URL: `sqlite://${dbFile}?mode=rwc`, EVCMS_BIND: `127.0.0.1:${port}`, EVCMS_PUBLIC_DIR: path.join(REPO, 'public') },
+    env: { ...process.env, DATABASE_URL: `sqlite://${dbFile}?mode=rwc`, EVCMS_BIND: `127.0.0.1:${port}`, EVCMS_PUBLIC_DIR: path.join(REPO, 'public'),
+      EVCMS_ADMIN_EMAIL: ADMIN.email, EVCMS_ADMIN_PASSWORD: ADMIN.password },
   });
   children.push(srv);
   srv.stdout.on('data', (d) => { serverLog += d; });
@@ -273,8 +275,10 @@ const toastText = `[...document.querySelectorAll('.toast')].map((t) => t.textCon
 // ---- the operator's walk through the UI ------------------------------------------------------
 async function scenario(base) {
   const API = `${base}/api/cms`;
+  const login = await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) });
+  const { token } = await login.json();
   const getJson = async (p) => {
-    const r = await fetch(API + p, { signal: AbortSignal.timeout(5000) });
+    const r = await fetch(API + p, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
     return { status: r.status, body: await r.json().catch(() => null) };
   };
   const T = { code: 'E2E-TRF-1', name: 'E2E Standard AC', base: '18.50', tax: '18' };
@@ -283,6 +287,16 @@ async function scenario(base) {
   const C = { name: 'Asha Rao', phone: '+91 98765 43210', email: 'asha@example.com', vehicle: 'Tata Nexon EV' };
 
   await send('Page.navigate', { url: `${base}/#/stations` });
+  // 0. Sign in: a wrong password is refused, the right one opens the stations list.
+  await waitFor(`document.querySelector('#login-email')`, 'the sign-in form');
+  check('sign-in: no token, no data: the sign-in form is shown', await evalJs(`return !document.querySelector('.results');`));
+  await type('#login-email', ADMIN.email);
+  await type('#login-password', 'Not-the-password-1');
+  await click('.login button[type=submit]');
+  await waitFor(`document.querySelector('.login .banner-error:not([hidden])')`, 'the wrong-password message');
+  check('sign-in: a wrong password is refused', (await evalJs(`return ${text('.login .banner-error')};`)).includes('Wrong e-mail or password'));
+  await type('#login-password', ADMIN.password);
+  await click('.login button[type=submit]');
   await waitFor(`document.querySelector('.results table') && document.querySelector('#health')?.dataset.state === 'ok'`, 'stations list and health indicator');
   check('shell: health indicator shows the server online', (await evalJs(`return ${text('#health')};`)).includes('Online'));
 
@@ -512,6 +526,15 @@ async function scenario(base) {
   check('phone layout: no horizontal page overflow', await evalJs(`return document.documentElement.scrollWidth <= window.innerWidth + 1;`),
     String(await evalJs(`return document.documentElement.scrollWidth;`)));
   await shot('points-list-phone', false);
+
+  // Log out: back to the sign-in form, and the token no longer works.
+  await send('Emulation.setDeviceMetricsOverride', { width: 1400, height: 900, deviceScaleFactor: 1, mobile: false });
+  const uiToken = await evalJs(`return sessionStorage.getItem('evcms.token');`);
+  await click('#logout');
+  await waitFor(`document.querySelector('#login-email')`, 'the sign-in form after logging out');
+  check('logout: the token is forgotten', await evalJs(`return sessionStorage.getItem('evcms.token') === null;`));
+  const after = await fetch(`${API}/stations`, { headers: { authorization: `Bearer ${uiToken}` } });
+  check('logout: the server refuses the old token', after.status === 401, String(after.status));
 }
 
 // ---- main ------------------------------------------------------------------------------------

@@ -1,0 +1,86 @@
+//! Operator accounts: who may use the REST API and the admin UI, with which role, and for which
+//! organization.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+crate::domain::enums::string_enum! {
+    /// What a user may do: `admin` everything (users and organizations included), `operator`
+    /// create, change, delete and command, `viewer` read only.
+    pub enum Role { Admin => "admin", Operator => "operator", Viewer => "viewer" }
+}
+
+/// A user as stored, password hash included: never serialized, never logged.
+#[derive(Clone, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub organization: Option<String>,
+    pub active: bool,
+    pub deleted: bool,
+    pub token_version: i64,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for UserRow {
+    /// Leaves the password hash out.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserRow")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("role", &self.role)
+            .field("organization", &self.organization)
+            .field("active", &self.active)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A user as shown by the API.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct User {
+    pub id: i64,
+    /// Lowercase; unique among live users.
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    /// The organization the user is bound to (`massive_mobility`); null = every organization.
+    pub organization: Option<String>,
+    /// An inactive user cannot log in, and its tokens stop working at once.
+    pub active: bool,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&UserRow> for User {
+    fn from(u: &UserRow) -> Self {
+        Self {
+            id: u.id,
+            email: u.email.clone(),
+            name: u.name.clone(),
+            role: u.role,
+            organization: u.organization.clone(),
+            active: u.active,
+            last_login_at: u.last_login_at,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+/// The fields of a user to store (the password already hashed).
+#[derive(Clone)]
+pub struct UserFields {
+    pub email: String,
+    pub name: String,
+    pub password_hash: String,
+    pub role: Role,
+    pub organization: Option<String>,
+    pub active: bool,
+}
