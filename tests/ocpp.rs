@@ -30,6 +30,7 @@ both_databases!(
     the_handshake_requires_the_ocpp_subprotocol_and_a_usable_id,
     an_oversized_frame_closes_the_connection_with_1009,
     concurrent_sessions_on_many_chargers_are_each_billed_once,
+    the_simulators_session_command_leaves_a_completed_billed_session,
 );
 
 fn minutes_ago(m: i64) -> chrono::DateTime<Utc> {
@@ -835,4 +836,50 @@ async fn concurrent_sessions_on_many_chargers_are_each_billed_once(backend: Back
         assert_eq!(debits.len(), 1, "site {n}");
         assert_eq!(money(&debits[0]["amount"]), expected, "site {n}");
     }
+}
+
+/// What `evcms-sim session --kwh 12` does, through the same library function the CLI calls.
+async fn the_simulators_session_command_leaves_a_completed_billed_session(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let site = app.site("1000.00").await;
+    let plan = evcms_sim::scenario::SessionPlan {
+        energy_wh: 12_000,
+        id_tag: site.id_tag.clone(),
+        connector: 1,
+        meter_start_wh: 1_234_567,
+        meter_interval: Duration::ZERO,
+        samples: 5,
+        power_kw: None,
+    };
+    let mut log = Vec::new();
+    let outcome = evcms_sim::scenario::play_session(
+        app.charger_config(&site.device_id),
+        &plan,
+        &mut |line| log.push(line),
+    )
+    .await
+    .expect("the session completes");
+    assert_eq!(outcome.meter_stop_wh - outcome.meter_start_wh, 12_000);
+    assert_eq!(log.last().map(String::as_str), Some("session done"));
+    let session = app.session_of(outcome.transaction_id).await;
+    assert_eq!(session["status"], "Completed");
+    assert_eq!(session["energy_wh"], 12_000);
+    // 12 kWh × 18.50 × 1.18 = 261.96.
+    assert_eq!(money(&session["billed_amount"]), "261.96");
+    let (_, customer) = app.get(&site.customer_path()).await;
+    assert_eq!(money(&customer["wallet_balance"]), "738.04");
+    let (_, point) = app
+        .get(&format!("/api/cms/points/{}", site.point["id"]))
+        .await;
+    assert_eq!(point["connectors"][0]["status"], "Available");
+    // Its meter values are listed with the session.
+    app.ocpp_flush().await;
+    let path = format!(
+        "/api/cms/sessions/{}/meter-values?measurand=Energy.Active.Import.Register",
+        session["session_id"].as_str().unwrap()
+    );
+    let (_, values) = app.get(&path).await;
+    assert_eq!(values["pagination"]["total"], 5, "{values}");
 }

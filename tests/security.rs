@@ -7,6 +7,8 @@ use std::net::SocketAddr;
 
 use common::{Backend, TestApp};
 use evcms::auth::{ChargerAuthConfig, ChargerAuthError, check_charger};
+use evcms_sim::ocpp::types::RegistrationStatus;
+use evcms_sim::{Charger, SimError};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -14,6 +16,8 @@ both_databases!(
     cors_answers_only_configured_origins,
     https_is_served_with_the_configured_certificate,
     chargers_authenticate_with_their_key,
+    a_charger_with_a_key_connects_over_websocket_only_with_that_key,
+    a_charger_charges_over_wss_with_its_key,
 );
 
 async fn cors_answers_only_configured_origins(backend: Backend) {
@@ -259,4 +263,116 @@ async fn chargers_authenticate_with_their_key(backend: Backend) {
         let (status, body) = app.put("/api/cms/chargers/CP-1/security", &bad).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{bad}: {body}");
     }
+}
+
+/// The handshake status a charger connecting with `password` gets (None: it connected).
+async fn handshake_status(app: &TestApp, id: &str, password: Option<&str>) -> Option<u16> {
+    let mut config = app.charger_config(id);
+    config.basic_auth_password = password.map(str::to_owned);
+    match Charger::connect(config).await {
+        Ok(charger) => {
+            let _ = charger.close().await;
+            None
+        }
+        Err(SimError::Handshake { status, .. }) => status,
+        Err(other) => panic!("unexpected error: {other}"),
+    }
+}
+
+async fn a_charger_with_a_key_connects_over_websocket_only_with_that_key(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let site = app.site("100.00").await;
+    let key = "0123456789abcdef-KEY";
+    let (status, body) = app
+        .put(
+            &format!("/api/cms/chargers/{}/security", site.device_id),
+            &json!({"authorization_key": key, "auth_required": true}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        handshake_status(&app, &site.device_id, None).await,
+        Some(401)
+    );
+    assert_eq!(
+        handshake_status(&app, &site.device_id, Some("wrong-password-123")).await,
+        Some(401)
+    );
+    let mut config = app.charger_config(&site.device_id);
+    config.basic_auth_password = Some(key.to_owned());
+    let mut cp = Charger::connect(config)
+        .await
+        .expect("the right key connects");
+    assert_eq!(
+        cp.boot().await.unwrap().status,
+        RegistrationStatus::Accepted
+    );
+    // Another charger, not required to authenticate, connects without credentials but not with
+    // wrong ones.
+    assert_eq!(handshake_status(&app, "CP-OPEN", None).await, None);
+    assert_eq!(
+        handshake_status(&app, "CP-OPEN", Some("guessing-a-key-123")).await,
+        Some(401)
+    );
+}
+
+async fn a_charger_charges_over_wss_with_its_key(backend: Backend) {
+    let Some((mut config, db)) = TestApp::config(backend).await else {
+        return;
+    };
+    let cert =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
+    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
+    config.security.tls_cert = Some(cert_path);
+    config.security.tls_key = Some(key_path);
+    config.security.charger_auth_default = true;
+    let root = reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap();
+    let app = TestApp::spawn_with(config, db, move || {
+        reqwest::Client::builder()
+            .use_rustls_tls()
+            .tls_built_in_root_certs(false)
+            .add_root_certificate(root.clone())
+    })
+    .await;
+    assert!(app.ocpp_url().starts_with("wss://"), "{}", app.ocpp_url());
+    let site = app.site("100.00").await;
+    let key = "profile-2-key-0123456789";
+    app.put(
+        &format!("/api/cms/chargers/{}/security", site.device_id),
+        &json!({"authorization_key": key}),
+    )
+    .await;
+
+    let mut charger = app.charger_config(&site.device_id);
+    charger.tls_root_pem = Some(cert.cert.pem());
+    // Required by the global default: no credentials, no connection.
+    match Charger::connect(charger.clone()).await {
+        Err(SimError::Handshake { status, .. }) => assert_eq!(status, Some(401)),
+        other => panic!("expected 401, got {:?}", other.map(|_| ())),
+    }
+    charger.basic_auth_password = Some(key.to_owned());
+    let plan = evcms_sim::scenario::SessionPlan {
+        energy_wh: 2_000,
+        id_tag: site.id_tag.clone(),
+        connector: 1,
+        meter_start_wh: 50_000,
+        meter_interval: std::time::Duration::ZERO,
+        samples: 2,
+        power_kw: None,
+    };
+    let outcome = evcms_sim::scenario::play_session(charger, &plan, &mut |_| {})
+        .await
+        .expect("a whole session over wss");
+    let session = app.session_of(outcome.transaction_id).await;
+    assert_eq!(session["status"], "Completed");
+    assert_eq!(session["energy_wh"], 2000);
+    // Without trusting the certificate, a charger cannot connect.
+    let mut untrusting = app.charger_config(&site.device_id);
+    untrusting.basic_auth_password = Some(key.to_owned());
+    assert!(Charger::connect(untrusting).await.is_err());
 }

@@ -6,7 +6,7 @@ use crate::profile::Profile;
 
 #[derive(Debug, Clone)]
 pub struct ChargerConfig {
-    /// Base URL such as `ws://127.0.0.1:8080/ocpp`; the charge point id is appended,
+    /// Base URL such as `ws://127.0.0.1:8080/ocpp` (or `wss://` over TLS); the charge point id is appended,
     /// percent-encoded, as `/{id}`.
     pub url: String,
     /// Charge point id.
@@ -20,6 +20,9 @@ pub struct ChargerConfig {
     pub strict: bool,
     /// How long a CALL waits for its reply.
     pub call_timeout: Duration,
+    /// Security profile 2 (`wss://`): a PEM certificate to trust besides the public web roots,
+    /// e.g. a CSMS's self-signed one.
+    pub tls_root_pem: Option<String>,
 }
 
 impl ChargerConfig {
@@ -32,6 +35,7 @@ impl ChargerConfig {
             basic_auth_password: None,
             strict: true,
             call_timeout: Duration::from_secs(10),
+            tls_root_pem: None,
         }
     }
 

@@ -4,18 +4,20 @@
 use std::net::{IpAddr, SocketAddr};
 
 use base64::Engine;
+use std::sync::Arc;
 use tokio::net::{TcpSocket, TcpStream};
-use tokio_tungstenite::WebSocketStream;
+
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::http::header::{AUTHORIZATION, SEC_WEBSOCKET_PROTOCOL};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Error as WsError};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use crate::config::ChargerConfig;
 use crate::error::SimError;
 
-pub(crate) type WsStream = WebSocketStream<TcpStream>;
+pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// OCPP messages are small: 64 KiB is plenty, and a 4 KiB read buffer instead of tungstenite's
 /// 128 KiB default is what keeps thousands of idle connections cheap.
@@ -39,11 +41,15 @@ pub(crate) async fn open(
         .as_str()
         .into_client_request()
         .map_err(|e| SimError::Config(format!("{endpoint}: {e}")))?;
-    if request.uri().scheme_str() != Some("ws") {
-        return Err(SimError::Config(format!(
-            "{endpoint}: only ws:// URLs are supported"
-        )));
-    }
+    let tls = match request.uri().scheme_str() {
+        Some("ws") => None,
+        Some("wss") => Some(tls_connector(cfg)?),
+        _ => {
+            return Err(SimError::Config(format!(
+                "{endpoint}: the URL must start with ws:// or wss://"
+            )));
+        }
+    };
     let headers = request.headers_mut();
     if !cfg.subprotocols.is_empty() {
         let offer = HeaderValue::from_str(&cfg.subprotocols.join(", "))
@@ -60,13 +66,38 @@ pub(crate) async fn open(
     }
 
     let host = request.uri().host().unwrap_or_default().to_string();
-    let port = request.uri().port_u16().unwrap_or(80);
+    let default_port = if tls.is_some() { 443 } else { 80 };
+    let port = request.uri().port_u16().unwrap_or(default_port);
     let stream = connect_tcp(&host, port, local_addr).await?;
     let (ws, _response) =
-        tokio_tungstenite::client_async_with_config(request, stream, Some(ws_config()))
+        tokio_tungstenite::client_async_tls_with_config(request, stream, Some(ws_config()), tls)
             .await
             .map_err(handshake_error)?;
     Ok(ws)
+}
+
+/// TLS for `wss://` (security profile 2): the public web roots plus `cfg.tls_root_pem`.
+fn tls_connector(cfg: &ChargerConfig) -> Result<Connector, SimError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore {
+        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+    };
+    if let Some(pem) = &cfg.tls_root_pem {
+        for cert in CertificateDer::pem_slice_iter(pem.as_bytes()) {
+            let cert = cert.map_err(|e| SimError::Config(format!("tls root: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| SimError::Config(format!("tls root: {e}")))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| SimError::Config(format!("tls: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Connector::Rustls(Arc::new(config)))
 }
 
 async fn connect_tcp(

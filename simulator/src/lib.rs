@@ -16,6 +16,7 @@ mod incoming;
 mod profile;
 mod responder;
 mod router;
+pub mod scenario;
 mod schema;
 mod schema_files;
 

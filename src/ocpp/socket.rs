@@ -154,15 +154,15 @@ async fn serve(
             }
         }
     };
-    if hub
+    // A connection replaced by a newer one leaves the charger's state to its successor.
+    let still_live = hub
         .registry
-        .unregister(&charge_point_id, registration.connection)
-    {
-        if let Err(e) =
+        .unregister(&charge_point_id, registration.connection);
+    if still_live
+        && let Err(e) =
             charger_state::disconnected(&state.db, &charge_point_id, connected_at, db::now()).await
-        {
-            tracing::error!(charger = %charge_point_id, error = %e, "could not record the disconnection");
-        }
+    {
+        tracing::error!(charger = %charge_point_id, error = %e, "could not record the disconnection");
     }
     tracing::info!(charger = %charge_point_id, %peer, reason, "charger disconnected");
 }

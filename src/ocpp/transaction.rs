@@ -283,10 +283,9 @@ async fn settle(
     };
     if let (Some(amount), Some(customer_id)) = (amount, session.customer_id)
         && amount.to_minor() > 0
+        && let Some(note) = debit(tx, customer_id, session, amount, energy.wh, now).await?
     {
-        if let Some(note) = debit(tx, customer_id, session, amount, energy.wh, now).await? {
-            anomalies.push(note);
-        }
+        anomalies.push(note);
     }
     let settlement = Settlement {
         status: if billable {

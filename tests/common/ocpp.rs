@@ -24,9 +24,13 @@ impl Site {
 }
 
 impl TestApp {
-    /// `ws://127.0.0.1:PORT/ocpp`.
+    /// `ws://127.0.0.1:PORT/ocpp` (`wss://` when the server terminates TLS).
     pub fn ocpp_url(&self) -> String {
-        format!("{}/ocpp", self.base_url.replacen("http://", "ws://", 1))
+        let url = match self.base_url.strip_prefix("https://") {
+            Some(rest) => format!("wss://{rest}"),
+            None => self.base_url.replacen("http://", "ws://", 1),
+        };
+        format!("{url}/ocpp")
     }
 
     /// Simulator settings for charger `id`: strict (every frame evcms sends is checked against
