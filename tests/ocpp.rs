@@ -119,12 +119,8 @@ async fn a_full_session_is_billed_to_the_paisa_and_debited_once(backend: Backend
 
     let (_, customer) = app.get(&site.customer_path()).await;
     assert_eq!(money(&customer["wallet_balance"]), "230.51");
-    let ledger = app.ledger(&site).await;
-    let debits: Vec<&Value> = ledger
-        .iter()
-        .filter(|r| r["transaction_type"] == "Debit")
-        .collect();
-    assert_eq!(debits.len(), 1, "{ledger:?}");
+    let debits = app.debits(&site).await;
+    assert_eq!(debits.len(), 1, "{debits:?}");
     assert_eq!(money(&debits[0]["amount"]), "269.49");
     assert_eq!(money(&debits[0]["balance"]), "230.51");
     assert_eq!(debits[0]["reference_id"], session["session_id"]);
@@ -258,13 +254,7 @@ async fn a_repeated_start_after_a_reconnect_gets_the_same_transaction_and_a_repe
     // 2 kWh × 18.50 × 1.18 = 43.66, debited once.
     let session = &page["data"][0];
     assert_eq!(money(&session["billed_amount"]), "43.66");
-    let debits = app
-        .ledger(&site)
-        .await
-        .into_iter()
-        .filter(|r| r["transaction_type"] == "Debit")
-        .count();
-    assert_eq!(debits, 1);
+    assert_eq!(app.debits(&site).await.len(), 1);
     let (_, customer) = app.get(&site.customer_path()).await;
     assert_eq!(money(&customer["wallet_balance"]), "56.34");
 }
@@ -426,18 +416,8 @@ async fn stops_for_unknown_or_foreign_transactions_are_answered_and_change_nothi
         .unwrap();
     assert!(stop.id_tag_info.is_none());
     assert_eq!(app.session_of(tx_a).await["status"], "Active");
-    assert!(
-        app.ledger(&a)
-            .await
-            .iter()
-            .all(|r| r["transaction_type"] != "Debit")
-    );
-    assert!(
-        app.ledger(&b)
-            .await
-            .iter()
-            .all(|r| r["transaction_type"] != "Debit")
-    );
+    assert!(app.debits(&a).await.is_empty());
+    assert!(app.debits(&b).await.is_empty());
 }
 
 async fn a_meter_that_went_backwards_bills_nothing_and_is_flagged(backend: Backend) {
@@ -462,12 +442,7 @@ async fn a_meter_that_went_backwards_bills_nothing_and_is_flagged(backend: Backe
             .unwrap()
             .contains("below meterStart")
     );
-    assert!(
-        app.ledger(&site)
-            .await
-            .iter()
-            .all(|r| r["transaction_type"] != "Debit")
-    );
+    assert!(app.debits(&site).await.is_empty());
 }
 
 async fn status_notifications_update_connectors_and_late_ones_do_not_overwrite(backend: Backend) {
@@ -827,12 +802,7 @@ async fn concurrent_sessions_on_many_chargers_are_each_billed_once(backend: Back
         // 1 kWh costs 18.50 × 1.18 = 21.83 exactly.
         let paisa = 2183 * (n as i64 + 1);
         let expected = format!("{}.{:02}", paisa / 100, paisa % 100);
-        let debits: Vec<Value> = app
-            .ledger(site)
-            .await
-            .into_iter()
-            .filter(|r| r["transaction_type"] == "Debit")
-            .collect();
+        let debits = app.debits(site).await;
         assert_eq!(debits.len(), 1, "site {n}");
         assert_eq!(money(&debits[0]["amount"]), expected, "site {n}");
     }

@@ -53,19 +53,22 @@ async fn cors_answers_only_configured_origins(backend: Backend) {
     assert!(other.headers().get("access-control-allow-origin").is_none());
 }
 
-async fn https_is_served_with_the_configured_certificate(backend: Backend) {
-    let Some((mut config, db)) = TestApp::config(backend).await else {
-        return;
-    };
+/// A server terminating TLS with a self-signed certificate made here; its clients trust it.
+/// Returns the app, the certificate (PEM) and the folder holding its files.
+async fn spawn_tls(
+    backend: Backend,
+    adjust: impl FnOnce(&mut evcms::Config),
+) -> Option<(TestApp, String, tempfile::TempDir)> {
+    let (mut config, db) = TestApp::config(backend).await?;
     let cert =
         rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let cert_path = dir.path().join("cert.pem");
-    let key_path = dir.path().join("key.pem");
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert_path, cert.cert.pem()).unwrap();
     std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
     config.security.tls_cert = Some(cert_path);
     config.security.tls_key = Some(key_path);
+    adjust(&mut config);
     let root = reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap();
     let app = TestApp::spawn_with(config, db, move || {
         reqwest::Client::builder()
@@ -74,6 +77,13 @@ async fn https_is_served_with_the_configured_certificate(backend: Backend) {
             .add_root_certificate(root.clone())
     })
     .await;
+    Some((app, cert.cert.pem(), dir))
+}
+
+async fn https_is_served_with_the_configured_certificate(backend: Backend) {
+    let Some((app, _, _dir)) = spawn_tls(backend, |_| {}).await else {
+        return;
+    };
     assert!(app.base_url.starts_with("https://"), "{}", app.base_url);
     let (status, health) = app.get("/api/health").await;
     assert_eq!(status, StatusCode::OK);
@@ -319,26 +329,13 @@ async fn a_charger_with_a_key_connects_over_websocket_only_with_that_key(backend
 }
 
 async fn a_charger_charges_over_wss_with_its_key(backend: Backend) {
-    let Some((mut config, db)) = TestApp::config(backend).await else {
+    let Some((app, cert_pem, _dir)) = spawn_tls(backend, |config| {
+        config.security.charger_auth_default = true
+    })
+    .await
+    else {
         return;
     };
-    let cert =
-        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
-    std::fs::write(&cert_path, cert.cert.pem()).unwrap();
-    std::fs::write(&key_path, cert.key_pair.serialize_pem()).unwrap();
-    config.security.tls_cert = Some(cert_path);
-    config.security.tls_key = Some(key_path);
-    config.security.charger_auth_default = true;
-    let root = reqwest::Certificate::from_pem(cert.cert.pem().as_bytes()).unwrap();
-    let app = TestApp::spawn_with(config, db, move || {
-        reqwest::Client::builder()
-            .use_rustls_tls()
-            .tls_built_in_root_certs(false)
-            .add_root_certificate(root.clone())
-    })
-    .await;
     assert!(app.ocpp_url().starts_with("wss://"), "{}", app.ocpp_url());
     let site = app.site("100.00").await;
     let key = "profile-2-key-0123456789";
@@ -349,7 +346,7 @@ async fn a_charger_charges_over_wss_with_its_key(backend: Backend) {
     .await;
 
     let mut charger = app.charger_config(&site.device_id);
-    charger.tls_root_pem = Some(cert.cert.pem());
+    charger.tls_root_pem = Some(cert_pem);
     // Required by the global default: no credentials, no connection.
     match Charger::connect(charger.clone()).await {
         Err(SimError::Handshake { status, .. }) => assert_eq!(status, Some(401)),

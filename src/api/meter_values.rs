@@ -13,8 +13,8 @@ use crate::AppState;
 use crate::auth::Caller;
 use crate::db;
 use crate::domain::meter_reading::MeterReading;
+use crate::error::ApiResult;
 use crate::error::docs::{ListErrors, ReadErrors};
-use crate::error::{ApiError, ApiResult};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(list_meter_values))
@@ -44,13 +44,7 @@ async fn list_meter_values(
     let measurand = r.text("measurand", q.measurand.as_deref());
     let page = r.page(&paging);
     r.finish()?;
-    let not_found = || ApiError::not_found(format!("no session {session_id:?}"));
-    let session = db::sessions::find(&state.db, &session_id)
-        .await?
-        .ok_or_else(not_found)?;
-    if !caller.sees_station(&state.db, &session.station_id).await? {
-        return Err(not_found());
-    }
+    let session = super::sessions::visible_session(&state, &caller, &session_id).await?;
     let result =
         db::meter_values_read::list_of_session(&state.db, session.id, measurand.as_deref(), page)
             .await?;

@@ -104,13 +104,24 @@ async fn get_session(
     caller: Caller,
     Path(session_id): Path<String>,
 ) -> ApiResult<Json<Session>> {
+    visible_session(&state, &caller, &session_id)
+        .await
+        .map(Json)
+}
+
+/// The session `session_id` if the caller may see it; another organization's session is 404,
+/// exactly like a missing one.
+pub async fn visible_session(
+    state: &AppState,
+    caller: &Caller,
+    session_id: &str,
+) -> ApiResult<Session> {
     let not_found = || ApiError::not_found(format!("no session {session_id:?}"));
-    let session = db::sessions::find(&state.db, &session_id)
+    let session = db::sessions::find(&state.db, session_id)
         .await?
         .ok_or_else(not_found)?;
-    // Another organization's session is 404, exactly like a missing one.
     if !caller.sees_station(&state.db, &session.station_id).await? {
         return Err(not_found());
     }
-    Ok(Json(session))
+    Ok(session)
 }

@@ -126,6 +126,13 @@ impl TestApp {
         page["data"].as_array().cloned().unwrap_or_default()
     }
 
+    /// The Debit rows of the site's customer's ledger.
+    pub async fn debits(&self, site: &Site) -> Vec<Value> {
+        let mut ledger = self.ledger(site).await;
+        ledger.retain(|row| row["transaction_type"] == "Debit");
+        ledger
+    }
+
     /// Waits until `check` holds for the JSON at `path` (meter samples are written in batches
     /// within ~100 ms), or fails after a few seconds.
     pub async fn eventually(&self, path: &str, check: impl Fn(&Value) -> bool) -> Value {
