@@ -37,6 +37,13 @@ fn minutes_ago(m: i64) -> chrono::DateTime<Utc> {
     Utc::now() - Span::minutes(m)
 }
 
+/// A charger of `site`, connected and booted.
+async fn booted(app: &TestApp, site: &common::ocpp::Site) -> Charger {
+    let mut charger = app.charger(&site.device_id).await;
+    boot_accepted(&mut charger).await;
+    charger
+}
+
 /// Boots `charger` and checks it is accepted with the configured heartbeat interval.
 async fn boot_accepted(charger: &mut Charger) {
     let boot = charger.boot().await.expect("boot");
@@ -72,8 +79,7 @@ async fn a_full_session_is_billed_to_the_paisa_and_debited_once(backend: Backend
         return;
     };
     let site = app.site("500.00").await;
-    let mut cp = app.charger(&site.device_id).await;
-    boot_accepted(&mut cp).await;
+    let mut cp = booted(&app, &site).await;
     cp.status(
         1,
         ChargePointStatus::Available,
@@ -132,8 +138,7 @@ async fn meter_values_keep_the_running_session_current_and_are_stored_in_wh(back
         return;
     };
     let site = app.site("500.00").await;
-    let mut cp = app.charger(&site.device_id).await;
-    boot_accepted(&mut cp).await;
+    let mut cp = booted(&app, &site).await;
     let (tx, _) = start(&mut cp, 1, &site.id_tag, 5_000).await;
 
     // One message in kWh with power in kW; the register 6.000 kWh means 1000 Wh charged.
@@ -217,8 +222,7 @@ async fn a_repeated_start_after_a_reconnect_gets_the_same_transaction_and_a_repe
     };
     let site = app.site("100.00").await;
     let started_at = minutes_ago(40);
-    let mut cp = app.charger(&site.device_id).await;
-    boot_accepted(&mut cp).await;
+    let mut cp = booted(&app, &site).await;
     let first = cp
         .start_transaction(1, &site.id_tag, 200, started_at)
         .await
@@ -317,8 +321,7 @@ async fn id_tags_are_judged_by_owner_block_expiry_balance_and_concurrent_use(bac
     app.id_tag(poor["id"].as_i64().unwrap(), &poor_tag, false, None)
         .await;
 
-    let mut cp = app.charger(&site.device_id).await;
-    boot_accepted(&mut cp).await;
+    let mut cp = booted(&app, &site).await;
     let status = |r: Result<evcms_sim::ocpp::messages::authorize::AuthorizeResponse, SimError>| {
         r.unwrap().id_tag_info.status
     };
@@ -344,8 +347,7 @@ async fn id_tags_are_judged_by_owner_block_expiry_balance_and_concurrent_use(bac
     let (_, accepted) = start(&mut cp, 1, &site.id_tag, 0).await;
     assert_eq!(accepted, AuthorizationStatus::Accepted);
     let other = app.site("10.00").await;
-    let mut other_cp = app.charger(&other.device_id).await;
-    boot_accepted(&mut other_cp).await;
+    let mut other_cp = booted(&app, &other).await;
     assert_eq!(
         status(other_cp.authorize(&site.id_tag).await),
         AuthorizationStatus::ConcurrentTx
@@ -361,8 +363,7 @@ async fn a_refused_start_still_gets_a_real_transaction_id_and_its_stop_bills_not
         return;
     };
     let site = app.site("0").await;
-    let mut cp = app.charger(&site.device_id).await;
-    boot_accepted(&mut cp).await;
+    let mut cp = booted(&app, &site).await;
     let (tx, status) = start(&mut cp, 1, &site.id_tag, 100).await;
     assert_eq!(status, AuthorizationStatus::Blocked);
     let session = app.session_of(tx).await;
@@ -393,11 +394,9 @@ async fn stops_for_unknown_or_foreign_transactions_are_answered_and_change_nothi
     };
     let a = app.site("100.00").await;
     let b = app.site("100.00").await;
-    let mut cp_a = app.charger(&a.device_id).await;
-    boot_accepted(&mut cp_a).await;
+    let mut cp_a = booted(&app, &a).await;
     let (tx_a, _) = start(&mut cp_a, 1, &a.id_tag, 0).await;
-    let mut cp_b = app.charger(&b.device_id).await;
-    boot_accepted(&mut cp_b).await;
+    let mut cp_b = booted(&app, &b).await;
 
     // Charger B stops A's transaction, an unknown one, and -1 (it never got an id).
     for id in [tx_a, 987_654, -1] {
@@ -425,8 +424,7 @@ async fn a_meter_that_went_backwards_bills_nothing_and_is_flagged(backend: Backe
         return;
     };
     let site = app.site("100.00").await;
-    let mut cp = app.charger(&site.device_id).await;
-    boot_accepted(&mut cp).await;
+    let mut cp = booted(&app, &site).await;
     let (tx, _) = start(&mut cp, 2, &site.id_tag, 90_000).await;
     cp.stop_transaction(tx, 1_200, Utc::now(), Some(Reason::Reboot), None)
         .await
@@ -450,8 +448,7 @@ async fn status_notifications_update_connectors_and_late_ones_do_not_overwrite(b
         return;
     };
     let site = app.site("100.00").await;
-    let mut cp = app.charger(&site.device_id).await;
-    boot_accepted(&mut cp).await;
+    let mut cp = booted(&app, &site).await;
     let notify = |connector: u32, status: &str, error: &str, at: chrono::DateTime<Utc>| json!({"connectorId": connector, "status": status, "errorCode": error, "timestamp": at.to_rfc3339()});
     for payload in [
         notify(1, "Charging", "NoError", minutes_ago(1)),
@@ -563,8 +560,7 @@ async fn bad_frames_get_the_right_call_error_and_the_connection_stays_up(backend
         return;
     };
     let site = app.site("100.00").await;
-    let mut cp = app.charger(&site.device_id).await;
-    boot_accepted(&mut cp).await;
+    let mut cp = booted(&app, &site).await;
     let cases: &[(&str, &str, &str)] = &[
         ("this is not json", "-1", "FormationViolation"),
         (r#"{"not":"an array"}"#, "-1", "FormationViolation"),
@@ -640,8 +636,7 @@ async fn charger_quirks_are_accepted(backend: Backend) {
         return;
     };
     let site = app.site("100.00").await;
-    let mut cp = app.charger(&site.device_id).await;
-    boot_accepted(&mut cp).await;
+    let mut cp = booted(&app, &site).await;
     // Local time without an offset, meterStart as a float, connectorId as a string.
     let local = (Utc::now() - Span::minutes(30))
         .naive_utc()
@@ -678,8 +673,7 @@ async fn a_new_connection_replaces_the_old_one(backend: Backend) {
         return;
     };
     let site = app.site("100.00").await;
-    let mut first = app.charger(&site.device_id).await;
-    boot_accepted(&mut first).await;
+    let mut first = booted(&app, &site).await;
     let mut second = app.charger(&site.device_id).await;
     assert_eq!(first.is_closed(Duration::from_secs(10)).await, Some(4000));
     // The old connection's clean-up must not mark the charger offline.
@@ -734,8 +728,7 @@ async fn an_oversized_frame_closes_the_connection_with_1009(backend: Backend) {
         return;
     };
     let site = app.site("100.00").await;
-    let mut cp = app.charger(&site.device_id).await;
-    boot_accepted(&mut cp).await;
+    let mut cp = booted(&app, &site).await;
     let huge = format!(
         r#"[2,"big","DataTransfer",{{"vendorId":"x","data":"{}"}}]"#,
         "a".repeat(70 * 1024)
