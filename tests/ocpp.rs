@@ -31,6 +31,7 @@ both_databases!(
     an_oversized_frame_closes_the_connection_with_1009,
     concurrent_sessions_on_many_chargers_are_each_billed_once,
     the_simulators_session_command_leaves_a_completed_billed_session,
+    a_session_whose_stop_was_lost_is_settled_when_its_connector_starts_again,
 );
 
 fn minutes_ago(m: i64) -> chrono::DateTime<Utc> {
@@ -845,4 +846,49 @@ async fn the_simulators_session_command_leaves_a_completed_billed_session(backen
     );
     let (_, values) = app.get(&path).await;
     assert_eq!(values["pagination"]["total"], 5, "{values}");
+}
+
+async fn a_session_whose_stop_was_lost_is_settled_when_its_connector_starts_again(
+    backend: Backend,
+) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let site = app.site("500.00").await;
+    let mut cp = booted(&app, &site).await;
+    let first = cp
+        .start_transaction(1, &site.id_tag, 10_000, minutes_ago(90))
+        .await
+        .unwrap();
+    // Its StopTransaction never arrives; the same tag starts again on the same connector.
+    let second = cp
+        .start_transaction(1, &site.id_tag, 13_000, minutes_ago(20))
+        .await
+        .unwrap();
+    assert_eq!(
+        second.id_tag_info.status,
+        AuthorizationStatus::Accepted,
+        "not ConcurrentTx"
+    );
+    let zombie = app.session_of(first.transaction_id).await;
+    assert_eq!(zombie["status"], "Completed");
+    assert_eq!(zombie["energy_wh"], 3000);
+    assert_eq!(money(&zombie["billed_amount"]), "65.49");
+    assert!(
+        zombie["anomaly"]
+            .as_str()
+            .unwrap()
+            .contains("without a StopTransaction")
+    );
+    assert_eq!(
+        app.session_of(second.transaction_id).await["status"],
+        "Active"
+    );
+    // The lost Stop arrives late: acknowledged, and nothing is billed twice.
+    cp.stop_transaction(first.transaction_id, 12_900, minutes_ago(21), None, None)
+        .await
+        .unwrap();
+    assert_eq!(app.debits(&site).await.len(), 1);
+    let (_, customer) = app.get(&site.customer_path()).await;
+    assert_eq!(money(&customer["wallet_balance"]), "434.51");
 }

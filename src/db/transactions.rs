@@ -157,6 +157,20 @@ pub async fn lock_by_transaction(
     on_tx!(tx, conn => sqlx::query_as(sql).bind(transaction_id).fetch_optional(conn).await)
 }
 
+/// Locks and reads the sessions still Active on connector record `connector` of `point_id`.
+pub async fn active_on_connector(
+    tx: &mut Tx,
+    point_id: i64,
+    connector: i64,
+) -> Result<Vec<SessionForBilling>, sqlx::Error> {
+    let sql = concat!(
+        "UPDATE charging_sessions SET updated_at = updated_at ",
+        "WHERE charging_point_id = $1 AND connector_id = $2 AND status = 'Active' RETURNING ",
+        billing_columns!()
+    );
+    on_tx!(tx, conn => sqlx::query_as(sql).bind(point_id).bind(connector).fetch_all(conn).await)
+}
+
 /// Reads the session of OCPP `transaction_id` (MeterValues, which do not lock).
 pub async fn by_transaction(
     db: &Db,

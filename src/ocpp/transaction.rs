@@ -122,6 +122,12 @@ pub async fn start(
             transaction_id: transaction_id_i32(first.transaction_id)?,
         });
     }
+    let connector = transactions::connector_record(&mut tx, point.point_id, request.connector_id)
+        .await
+        .map_err(internal)?;
+    if let Some(connector) = connector {
+        close_zombies(&mut tx, point.point_id, connector, &request, now).await?;
+    }
     let holder = if transactions::lock_tag_customer(&mut tx, &request.id_tag)
         .await
         .map_err(internal)?
@@ -134,9 +140,6 @@ pub async fn start(
     };
     let verdict = authorization::judge(holder.as_ref(), now, link.hub.settings.min_balance);
     let accepted = verdict.status == AuthorizationStatus::Accepted;
-    let connector = transactions::connector_record(&mut tx, point.point_id, request.connector_id)
-        .await
-        .map_err(internal)?;
     let mut anomalies = Vec::new();
     if connector.is_none() {
         anomalies.push(format!(
@@ -231,7 +234,7 @@ pub async fn stop(
                 .map(|_| authorization::info(AuthorizationStatus::Accepted, None)),
         });
     }
-    settle(&mut tx, &session, &request, now).await?;
+    settle(&mut tx, &session, &request, None, now).await?;
     tx.commit().await.map_err(internal)?;
     link.forget(request.transaction_id);
     metering::store_transaction_data(link, &request, Some(session.id)).await;
@@ -244,12 +247,44 @@ pub async fn stop(
     })
 }
 
+/// Settles the sessions still Active on the connector a new transaction starts on: their Stop was
+/// lost (a "zombie" session, which would also keep its tag busy as ConcurrentTx forever). The new
+/// transaction's meterStart is the register at the old one's end, so each is billed up to it and
+/// flagged for an operator. A late Stop for it then finds it settled and bills nothing more.
+async fn close_zombies(
+    tx: &mut Tx,
+    point_id: i64,
+    connector: i64,
+    start: &StartTransactionRequest,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(), CallError> {
+    let zombies = transactions::active_on_connector(tx, point_id, connector)
+        .await
+        .map_err(internal)?;
+    for zombie in zombies {
+        tracing::warn!(session = %zombie.session_id, "closing a session whose StopTransaction never came: a new transaction started on its connector");
+        let stop = StopTransactionRequest {
+            id_tag: None,
+            meter_stop: start.meter_start,
+            timestamp: start.timestamp,
+            transaction_id: 0,
+            reason: Some(rust_ocpp::v1_6::types::Reason::Other),
+            transaction_data: None,
+        };
+        let note =
+            "closed without a StopTransaction when a new transaction started on its connector";
+        settle(tx, &zombie, &stop, Some(note), now).await?;
+    }
+    Ok(())
+}
+
 /// Ends `session` inside `tx`: energy, amount, the debit. A session whose Start was refused is
-/// closed without billing.
+/// closed without billing. `note` starts the session's anomaly.
 async fn settle(
     tx: &mut Tx,
     session: &SessionForBilling,
     request: &StopTransactionRequest,
+    note: Option<&str>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), CallError> {
     let meter_stop_wh = i64::from(request.meter_stop);
@@ -257,7 +292,7 @@ async fn settle(
         session.meter_start_wh.unwrap_or(meter_stop_wh),
         meter_stop_wh,
     );
-    let mut anomalies = Vec::new();
+    let mut anomalies: Vec<String> = note.map(str::to_owned).into_iter().collect();
     if energy.register_went_backwards {
         anomalies.push(format!(
             "meterStop {meter_stop_wh} Wh is below meterStart {} Wh: nothing billed",
