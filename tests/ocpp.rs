@@ -525,6 +525,14 @@ async fn boot_data_and_other_notifications_are_stored(backend: Backend) {
     )
     .await
     .unwrap();
+    let (_, charger) = app
+        .get(&format!("/api/cms/chargers/{}", site.device_id))
+        .await;
+    assert_eq!(charger["firmware_status"], "Installed");
+    assert_eq!(charger["diagnostics_status"], "Uploaded");
+    assert_eq!(charger["vendor"], evcms_sim::Profile::okaya().vendor);
+    assert_eq!(charger["registration_status"], "Accepted");
+    assert_eq!(charger["charging_point_id"], site.point["id"]);
     let firmware = app
         .scalar_text(
             "SELECT firmware_status FROM chargers WHERE charge_point_id = $1",

@@ -35,6 +35,14 @@ pub struct Charger {
     /// The error code it last reported for the charger as a whole.
     #[schema(example = "NoError")]
     pub error_code: Option<String>,
+    /// The charger's time of that status report.
+    pub status_at: Option<DateTime<Utc>>,
+    /// The firmware update state it last reported (FirmwareStatusNotification).
+    #[schema(example = "Installed")]
+    pub firmware_status: Option<String>,
+    /// The diagnostics upload state it last reported (DiagnosticsStatusNotification).
+    #[schema(example = "Uploaded")]
+    pub diagnostics_status: Option<String>,
     /// Whether it holds a WebSocket connection now.
     pub connected: bool,
     pub connected_at: Option<DateTime<Utc>>,
