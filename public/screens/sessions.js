@@ -45,7 +45,11 @@ export function list(ctx) {
       { key: 'end_time', label: 'Ended', render: (s) => fmt.dateTime(s.end_time) },
       { key: 'energy_consumed', label: 'Energy', sortable: 'energy_wh', align: 'num', render: (s) => fmt.kwh(s.energy_consumed) },
       { key: 'billed_amount', label: 'Billed', sortable: true, align: 'num', render: (s) => fmt.money(s.billed_amount, s.currency) },
-      { key: 'status', label: 'Status', render: (s) => badge(s.status) },
+      {
+        key: 'status', label: 'Status',
+        // An anomaly (a lost Stop, a meter that went backwards...) is for an operator to look at.
+        render: (s) => h('div', {}, badge(s.status), s.anomaly ? h('div', { class: 'cell-sub', title: s.anomaly }, `⚠ ${s.anomaly}`) : null),
+      },
       {
         key: 'actions', label: 'Actions', align: 'actions',
         render: (s) => h('button', { type: 'button', class: 'btn btn-small btn-ghost', 'aria-label': `Meter values of ${s.session_id}`, onclick: () => meterValues(s) }, 'Meter values'),
