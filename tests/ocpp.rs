@@ -32,6 +32,7 @@ both_databases!(
     concurrent_sessions_on_many_chargers_are_each_billed_once,
     the_simulators_session_command_leaves_a_completed_billed_session,
     a_session_whose_stop_was_lost_is_settled_when_its_connector_starts_again,
+    another_organizations_chargers_and_meter_values_are_not_there,
 );
 
 fn minutes_ago(m: i64) -> chrono::DateTime<Utc> {
@@ -899,4 +900,59 @@ async fn a_session_whose_stop_was_lost_is_settled_when_its_connector_starts_agai
     assert_eq!(app.debits(&site).await.len(), 1);
     let (_, customer) = app.get(&site.customer_path()).await;
     assert_eq!(money(&customer["wallet_balance"]), "434.51");
+}
+
+async fn another_organizations_chargers_and_meter_values_are_not_there(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    // The site's station belongs to massive_mobility.
+    let site = app.site("100.00").await;
+    let mut cp = booted(&app, &site).await;
+    let (tx, _) = start(&mut cp, 1, &site.id_tag, 0).await;
+    cp.meter_values(
+        1,
+        Some(tx),
+        vec![Charger::sample(minutes_ago(5), 500, 7000)],
+    )
+    .await
+    .unwrap();
+    app.ocpp_flush().await;
+    let session_id = app.session_of(tx).await["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let charger = format!("/api/cms/chargers/{}", site.device_id);
+    let values = format!("/api/cms/sessions/{session_id}/meter-values");
+
+    let own = app.user("viewer", Some("massive_mobility")).await;
+    let other = app.user("operator", Some("1c_ev_charging")).await;
+    let get = reqwest::Method::GET;
+    assert_eq!(
+        app.call(get.clone(), &charger, Some(&own), None).await.0,
+        200
+    );
+    let (status, page) = app.call(get.clone(), &values, Some(&own), None).await;
+    assert_eq!(status, 200);
+    assert!(page["pagination"]["total"].as_i64().unwrap() > 0);
+
+    let (status, body) = app.call(get.clone(), &charger, Some(&other), None).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(
+        app.call(get.clone(), &values, Some(&other), None).await.0,
+        404
+    );
+    let (_, list) = app
+        .call(get.clone(), "/api/cms/chargers", Some(&other), None)
+        .await;
+    assert_eq!(list["pagination"]["total"], 0, "{list}");
+    // Unadopted chargers belong to no organization: only unbound users see them.
+    let stray = common::unique("STRAY");
+    app.charger(&stray).await.boot().await.unwrap();
+    let stray_path = format!("/api/cms/chargers/{stray}");
+    assert_eq!(
+        app.call(get.clone(), &stray_path, Some(&own), None).await.0,
+        404
+    );
+    assert_eq!(app.get(&stray_path).await.0, 200);
 }
