@@ -115,12 +115,6 @@ impl App {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
-        let ocpp = self.ocpp.clone();
-        let shutdown = async move {
-            shutdown.await;
-            // Upgraded WebSocket connections are not requests: close them, or serving never ends.
-            ocpp.shut_down().await;
-        };
         match self.tls {
             Some(tls) => {
                 use axum::serve::ListenerExt;
@@ -135,7 +129,10 @@ impl App {
                     .await?
             }
         }
-        self.ocpp.samples.flush().await;
+        // The listener is closed now, so chargers told to go cannot come straight back. Upgraded
+        // WebSocket connections are not requests axum waits for: close them here, let each record
+        // its disconnection, and write the meter samples they handed over.
+        self.ocpp.shut_down().await;
         self.db.close().await;
         Ok(())
     }

@@ -33,6 +33,8 @@ both_databases!(
     the_simulators_session_command_leaves_a_completed_billed_session,
     a_session_whose_stop_was_lost_is_settled_when_its_connector_starts_again,
     another_organizations_chargers_and_meter_values_are_not_there,
+    odd_payloads_from_real_chargers_are_still_answered_and_stored,
+    a_charger_adopted_while_connected_is_recognised_without_a_new_boot,
 );
 
 fn minutes_ago(m: i64) -> chrono::DateTime<Utc> {
@@ -955,4 +957,129 @@ async fn another_organizations_chargers_and_meter_values_are_not_there(backend: 
         404
     );
     assert_eq!(app.get(&stray_path).await.0, 200);
+}
+
+async fn odd_payloads_from_real_chargers_are_still_answered_and_stored(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let site = app.site("100.00").await;
+    let mut cp = app.charger(&site.device_id).await;
+    // No SIM (empty iccid/imsi) and a firmware string longer than the schema's 50 characters.
+    let long_firmware = "F".repeat(60);
+    let boot = cp
+        .call_raw(
+            "BootNotification",
+            json!({"chargePointVendor": "EVRE", "chargePointModel": "AC7",
+            "iccid": "", "imsi": "", "firmwareVersion": long_firmware}),
+        )
+        .await
+        .unwrap();
+    let Reply::Result(boot) = boot else {
+        panic!("refused: {boot:?}")
+    };
+    assert_eq!(boot["status"], "Accepted");
+    let (_, charger) = app
+        .get(&format!("/api/cms/chargers/{}", site.device_id))
+        .await;
+    assert_eq!(charger["firmware_version"].as_str().unwrap().len(), 50);
+    assert_eq!(charger["iccid"], Value::Null);
+
+    // A status dated hours ahead (local time read as UTC), with empty info fields: applied, and a
+    // correct later one still overwrites it.
+    let ahead = (Utc::now() + Span::hours(5)).to_rfc3339();
+    let reply = cp
+        .call_raw(
+            "StatusNotification",
+            json!({"connectorId": 1, "status": "Charging", "errorCode": "NoError",
+            "info": "", "vendorErrorCode": "", "timestamp": ahead}),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(reply, Reply::Result(_)), "{reply:?}");
+    cp.status(
+        1,
+        ChargePointStatus::Finishing,
+        ChargePointErrorCode::NoError,
+    )
+    .await
+    .unwrap();
+    let (_, point) = app
+        .get(&format!("/api/cms/points/{}", site.point["id"]))
+        .await;
+    assert_eq!(point["connectors"][0]["status"], "Finishing");
+
+    // One sample in an unknown unit and one absurd value among good ones: the good ones count.
+    let (tx, _) = start(&mut cp, 1, &site.id_tag, 1_000).await;
+    let reply = cp
+        .call_raw(
+            "MeterValues",
+            json!({"connectorId": 1, "transactionId": tx, "meterValue": [{
+            "timestamp": minutes_ago(10).to_rfc3339(),
+            "sampledValue": [
+                {"value": "1.5", "unit": "kwh"},
+                {"value": "1e16", "measurand": "Voltage", "unit": "V"},
+                {"value": "", "measurand": "Current.Import", "unit": "A"},
+                {"value": "1500", "unit": "Wh"}
+            ]}]}),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(reply, Reply::Result(_)), "{reply:?}");
+    let path = format!(
+        "/api/cms/sessions/{}",
+        app.session_of(tx).await["session_id"].as_str().unwrap()
+    );
+    app.eventually(&path, |s| s["energy_wh"] == 500).await;
+
+    // A Stop with an empty idTag and transactionData holding a bad sample: settled all the same.
+    let reply = cp
+        .call_raw(
+            "StopTransaction",
+            json!({"transactionId": tx, "meterStop": 2_000, "idTag": "",
+            "timestamp": Utc::now().to_rfc3339(), "reason": "Local",
+            "transactionData": [{"timestamp": Utc::now().to_rfc3339(), "sampledValue": [
+                {"value": "2000", "unit": "Wh", "context": "Transaction.End"},
+                {"value": "7", "unit": "lightyears"}
+            ]}]}),
+        )
+        .await
+        .unwrap();
+    let Reply::Result(stop) = reply else {
+        panic!("refused: {reply:?}")
+    };
+    assert_eq!(stop, json!({}), "no idTag, no idTagInfo");
+    let session = app.session_of(tx).await;
+    assert_eq!(session["status"], "Completed");
+    assert_eq!(session["energy_wh"], 1000);
+    let end = app
+        .texts("SELECT CAST(connector_number AS TEXT) FROM meter_values WHERE charge_point_id = $1 AND context = 'Transaction.End'", &site.device_id)
+        .await;
+    assert_eq!(end, ["1"], "stored against the session's connector");
+    assert!(cp.schema_violations().is_empty());
+}
+
+async fn a_charger_adopted_while_connected_is_recognised_without_a_new_boot(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let id = common::unique("LATE");
+    let mut cp = app.charger(&id).await;
+    assert_eq!(cp.boot().await.unwrap().status, RegistrationStatus::Pending);
+    let station = app.station(json!({})).await;
+    let point = app
+        .point(
+            station["station_id"].as_str().unwrap(),
+            json!({"device_id": id}),
+        )
+        .await;
+    cp.status(
+        1,
+        ChargePointStatus::Available,
+        ChargePointErrorCode::NoError,
+    )
+    .await
+    .unwrap();
+    let (_, point) = app.get(&format!("/api/cms/points/{}", point["id"])).await;
+    assert_eq!(point["connectors"][0]["status"], "Available");
 }

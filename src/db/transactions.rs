@@ -133,6 +133,8 @@ pub struct SessionForBilling {
     pub customer_id: Option<i64>,
     pub id_tag: Option<String>,
     pub meter_start_wh: Option<i64>,
+    /// The OCPP number of its connector (0 when unknown).
+    pub connector: i32,
     /// Set once a Stop has settled the session.
     pub meter_stop_wh: Option<i64>,
     pub base_charges: Option<Money>,
@@ -141,7 +143,11 @@ pub struct SessionForBilling {
 
 macro_rules! billing_columns {
     () => {
-        "id, session_id, charging_point_id, status, customer_id, id_tag, meter_start_wh, meter_stop_wh, base_charges, tax"
+        concat!(
+            "id, session_id, charging_point_id, status, customer_id, id_tag, meter_start_wh, ",
+            "COALESCE((SELECT CAST(k.connector_id AS INTEGER) FROM connectors k WHERE k.id = charging_sessions.connector_id), 0) AS connector, ",
+            "meter_stop_wh, base_charges, tax"
+        )
     };
 }
 

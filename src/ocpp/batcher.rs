@@ -24,7 +24,7 @@ const MAX_ROWS: usize = 1_000;
 const MAX_DELAY: Duration = Duration::from_millis(100);
 /// Items the queue holds before connections wait.
 const QUEUE: usize = 16_384;
-/// Attempts at writing one batch before its samples are given up (and logged).
+/// Attempts at writing one batch whole before its rows are written one by one.
 const ATTEMPTS: u32 = 3;
 
 enum Item {
@@ -163,11 +163,12 @@ async fn write(db: &Db, items: Vec<Item>) {
                 Ok(()) => break,
                 Err(e) if attempt < ATTEMPTS => {
                     tracing::warn!(error = %e, attempt, "writing meter samples failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(200 * u64::from(attempt))).await;
+                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
                     attempt += 1;
                 }
                 Err(e) => {
-                    tracing::error!(error = %e, samples = batch.rows.len(), "meter samples lost: the database refused the batch");
+                    tracing::warn!(error = %e, "a batch of meter samples keeps failing; writing its rows one by one");
+                    write_one_by_one(db, &batch.rows, &live, &seen).await;
                     break;
                 }
             }
@@ -175,6 +176,38 @@ async fn write(db: &Db, items: Vec<Item>) {
     }
     for done in batch.flushes {
         let _ = done.send(());
+    }
+}
+
+/// The fallback for a batch the database refuses: each row in a transaction of its own, so one
+/// bad row costs only itself.
+async fn write_one_by_one(
+    db: &Db,
+    rows: &[SampleRow],
+    live: &[LiveReading],
+    seen: &[(Box<str>, DateTime<Utc>)],
+) {
+    let mut lost = 0;
+    for row in rows {
+        if let Err(e) = write_once(db, std::slice::from_ref(row), &[], &[]).await {
+            tracing::error!(error = %e, charger = %row.charge_point_id, measurand = %row.measurand, "a meter sample was refused by the database and is lost");
+            lost += 1;
+        }
+    }
+    for reading in live {
+        if let Err(e) = write_once(db, &[], std::slice::from_ref(reading), &[]).await {
+            tracing::error!(error = %e, session = reading.session_id, "a session's live reading was refused by the database");
+        }
+    }
+    if let Err(e) = write_once(db, &[], &[], seen).await {
+        tracing::error!(error = %e, "last-seen times were refused by the database");
+    }
+    if lost > 0 {
+        tracing::error!(
+            lost,
+            kept = rows.len() - lost,
+            "meter samples lost from a refused batch"
+        );
     }
 }
 

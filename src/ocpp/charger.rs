@@ -41,16 +41,18 @@ pub async fn boot(
     } else {
         link.hub.settings.unknown_chargers.clone()
     };
+    // Cut to the schema's (and the columns') lengths: a long firmware string is no reason to
+    // keep a charger out.
     let data = BootData {
-        vendor: request.charge_point_vendor,
-        model: request.charge_point_model,
-        charge_point_serial_number: request.charge_point_serial_number,
-        charge_box_serial_number: request.charge_box_serial_number,
-        firmware_version: request.firmware_version,
-        iccid: request.iccid,
-        imsi: request.imsi,
-        meter_type: request.meter_type,
-        meter_serial_number: request.meter_serial_number,
+        vendor: fit(request.charge_point_vendor, 20),
+        model: fit(request.charge_point_model, 20),
+        charge_point_serial_number: fit_optional(request.charge_point_serial_number, 25),
+        charge_box_serial_number: fit_optional(request.charge_box_serial_number, 25),
+        firmware_version: fit_optional(request.firmware_version, 50),
+        iccid: fit_optional(request.iccid, 20),
+        imsi: fit_optional(request.imsi, 20),
+        meter_type: fit_optional(request.meter_type, 25),
+        meter_serial_number: fit_optional(request.meter_serial_number, 25),
     };
     charger_state::booted(
         &link.db,
@@ -77,6 +79,19 @@ pub async fn boot(
     })
 }
 
+/// An optional text cut to at most `max` characters; empty means absent.
+fn fit_optional(text: Option<String>, max: usize) -> Option<String> {
+    text.filter(|t| !t.is_empty()).map(|t| fit(t, max))
+}
+
+/// `text` cut to at most `max` characters.
+fn fit(mut text: String, max: usize) -> String {
+    if let Some((cut, _)) = text.char_indices().nth(max) {
+        text.truncate(cut);
+    }
+    text
+}
+
 pub async fn heartbeat(_link: &mut Link) -> HeartbeatResponse {
     // Every frame already counts as a sign of life (see `Link::handle_text`).
     HeartbeatResponse {
@@ -90,14 +105,17 @@ pub async fn status(
     link: &mut Link,
     request: StatusNotificationRequest,
 ) -> Result<StatusNotificationResponse, CallError> {
-    let at = request.timestamp.map(stored_time).unwrap_or_else(db::now);
+    // A charger clock ahead of ours (local time read as UTC) must not freeze the status until
+    // real time catches up: a report is never dated after its arrival.
+    let now = db::now();
+    let at = request.timestamp.map(stored_time).unwrap_or(now).min(now);
     let status = wire_name(&request.status);
     let error_code = wire_name(&request.error_code);
     if request.connector_id == 0 {
         charger_state::charger_status(&link.db, &link.charge_point_id, &status, &error_code, at)
             .await
             .map_err(internal)?;
-    } else if let Some(point) = link.point {
+    } else if let Some(point) = link.point().await.map_err(internal)? {
         let known = charger_state::connector_status(
             &link.db,
             point.point_id,

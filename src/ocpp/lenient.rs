@@ -25,6 +25,7 @@ pub enum Quirk {
     IntegerWithFraction,
     TimestampWithoutOffset,
     SampledValueAsNumber,
+    EmptyStringForAbsent,
 }
 
 impl Quirk {
@@ -34,6 +35,7 @@ impl Quirk {
             Quirk::IntegerWithFraction => "sends integers with a fraction (1234.0)",
             Quirk::TimestampWithoutOffset => "sends timestamps without an offset (read as UTC)",
             Quirk::SampledValueAsNumber => "sends sampled values as numbers",
+            Quirk::EmptyStringForAbsent => "sends empty strings for absent optional fields",
         }
     }
 }
@@ -48,6 +50,14 @@ pub fn normalize(value: &mut Value) -> Vec<Quirk> {
 fn walk(value: &mut Value, quirks: &mut Vec<Quirk>) {
     match value {
         Value::Object(map) => {
+            // An empty string says "nothing" (a charger without a SIM sends `"iccid": ""`); a
+            // required field left empty then reads as missing, which it is. A sampled value keeps
+            // its (empty) value, so the one sample is skipped rather than the whole message.
+            let before = map.len();
+            map.retain(|key, field| key == "value" || field.as_str() != Some(""));
+            if map.len() < before && !quirks.contains(&Quirk::EmptyStringForAbsent) {
+                quirks.push(Quirk::EmptyStringForAbsent);
+            }
             fix_fields(map, quirks);
             map.values_mut().for_each(|v| walk(v, quirks));
         }
@@ -144,6 +154,17 @@ mod tests {
                 Quirk::TimestampWithoutOffset,
                 Quirk::SampledValueAsNumber
             ]
+        );
+    }
+
+    #[test]
+    fn empty_strings_are_absent_fields_except_sampled_values() {
+        let mut payload = json!({"iccid": "", "imsi": "", "chargePointVendor": "EVRE",
+            "sampledValue": [{"value": "", "unit": ""}]});
+        assert_eq!(normalize(&mut payload), [Quirk::EmptyStringForAbsent]);
+        assert_eq!(
+            payload,
+            json!({"chargePointVendor": "EVRE", "sampledValue": [{"value": ""}]})
         );
     }
 

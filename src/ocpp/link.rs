@@ -5,8 +5,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use rust_ocpp::v1_6::messages::stop_transaction::StopTransactionRequest;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 use serde_json::value::RawValue;
 use validator::Validate;
 
@@ -119,17 +121,19 @@ impl Link {
 
     async fn dispatch(&mut self, action: &str, payload: &RawValue) -> Result<String, CallError> {
         match action {
+            // Boot, status and data transfer carry informational text whose length limits are not
+            // worth refusing a charger for: read without them (boot data is cut to fit).
             "BootNotification" => {
-                let request = self.decode_checked(payload)?;
+                let request = self.decode(payload)?;
                 reply(charger::boot(self, request).await?)
             }
             "Heartbeat" => reply(charger::heartbeat(self).await),
             "StatusNotification" => {
-                let request = self.decode_checked(payload)?;
+                let request = self.decode(payload)?;
                 reply(charger::status(self, request).await?)
             }
             "DataTransfer" => {
-                let request = self.decode_checked(payload)?;
+                let request = self.decode(payload)?;
                 reply(charger::data_transfer(self, request))
             }
             "DiagnosticsStatusNotification" => {
@@ -149,8 +153,8 @@ impl Link {
                 reply(transaction::start(self, request).await?)
             }
             "StopTransaction" => {
-                let request = self.decode_checked(payload)?;
-                reply(transaction::stop(self, request).await?)
+                let (request, data) = self.decode_stop(payload)?;
+                reply(transaction::stop(self, request, data).await?)
             }
             "MeterValues" => {
                 let request = self.decode(payload)?;
@@ -176,20 +180,60 @@ impl Link {
             Ok(value) => return Ok(value),
             Err(e) => e,
         };
-        let mut value: serde_json::Value =
+        let value = self.normalized(payload)?;
+        if value.is_none() {
+            return Err(payload_error(&strict));
+        }
+        serde_json::from_value(value.unwrap_or_default()).map_err(|e| payload_error(&e))
+    }
+
+    /// The payload with its quirks rewritten (each logged once per connection); None when it had
+    /// none.
+    fn normalized(&mut self, payload: &RawValue) -> Result<Option<Value>, CallError> {
+        let mut value: Value =
             serde_json::from_str(payload.get()).map_err(|e| payload_error(&e))?;
         let quirks = lenient::normalize(&mut value);
         if quirks.is_empty() {
-            return Err(payload_error(&strict));
+            return Ok(None);
         }
-        let decoded = serde_json::from_value(value).map_err(|e| payload_error(&e))?;
         for quirk in quirks {
             if !self.quirks_logged.contains(&quirk) {
                 self.quirks_logged.push(quirk);
                 tracing::info!(charger = %self.charge_point_id, quirk = quirk.describe(), "accepted a charger quirk");
             }
         }
-        Ok(decoded)
+        Ok(Some(value))
+    }
+
+    /// A StopTransaction must settle its session whatever else is odd about it: its meter data is
+    /// read sample by sample (a bad one is skipped, see [`metering`]), and an idTag over 20
+    /// characters, which can be no tag of ours, is ignored.
+    fn decode_stop(
+        &mut self,
+        payload: &RawValue,
+    ) -> Result<(StopTransactionRequest, Vec<metering::LooseMeterValue>), CallError> {
+        let mut value = match self.normalized(payload)? {
+            Some(value) => value,
+            None => serde_json::from_str(payload.get()).map_err(|e| payload_error(&e))?,
+        };
+        let data = value
+            .as_object_mut()
+            .and_then(|fields| fields.remove("transactionData"))
+            .map(|data| {
+                serde_json::from_value(data).unwrap_or_else(|e| {
+                    tracing::warn!(charger = %self.charge_point_id, error = %e, "skipped unreadable transactionData");
+                    Vec::new()
+                })
+            })
+            .unwrap_or_default();
+        let mut request: StopTransactionRequest =
+            serde_json::from_value(value).map_err(|e| payload_error(&e))?;
+        if request.id_tag.as_ref().is_some_and(|tag| tag.len() > 20) {
+            tracing::warn!(charger = %self.charge_point_id, "ignored a StopTransaction idTag longer than 20 characters");
+            request.id_tag = None;
+        }
+        request.id_tag = request.id_tag.filter(|tag| !tag.is_empty());
+        Ok((request, data))
     }
 
     /// [`Link::decode`], then the payload's length and range limits.
@@ -217,6 +261,16 @@ impl Link {
             .samples
             .seen(self.charge_point_id.clone(), db::now())
             .await;
+    }
+
+    /// The point that adopted this charger. Read again while there is none, so a charger adopted
+    /// while connected is recognised without waiting for its next boot.
+    pub async fn point(&mut self) -> Result<Option<PointLink>, sqlx::Error> {
+        if self.point.is_none() {
+            self.point =
+                crate::db::charger_state::point_of(&self.db, &self.charge_point_id).await?;
+        }
+        Ok(self.point)
     }
 
     /// A transaction of this charger, from memory or the database.

@@ -2,16 +2,17 @@
 //! running session's live energy and cost moved forward.
 //!
 //! Energy is stored in Wh and power in W whatever unit the charger used (kWh, kW, ...); other
-//! measurands keep their unit. A sample whose value is not a number, or is signed data, is skipped
-//! and logged; the message is still acknowledged, so the charger does not retry it forever.
+//! measurands keep their unit. Samples are read one by one: one that does not fit the 1.6 schema
+//! (an unknown unit, say), is not a number, is signed data or is out of range is skipped and
+//! logged; the message is still acknowledged, so the charger does not retry it forever.
 
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use rust_ocpp::v1_6::messages::meter_values::{MeterValuesRequest, MeterValuesResponse};
-use rust_ocpp::v1_6::messages::stop_transaction::StopTransactionRequest;
-use rust_ocpp::v1_6::types::{Measurand, MeterValue, SampledValue, UnitOfMeasure, ValueFormat};
+use rust_ocpp::v1_6::messages::meter_values::MeterValuesResponse;
+use rust_ocpp::v1_6::types::{Measurand, SampledValue, UnitOfMeasure, ValueFormat};
+use serde::Deserialize;
 
 use super::frame::CallError;
 use super::link::{Link, internal};
@@ -22,9 +23,33 @@ use crate::db;
 use crate::db::meter_values::{LiveReading, SampleRow};
 use crate::fixed::Fixed;
 
+/// A MeterValues request whose samples are read one at a time (rust-ocpp's `MeterValuesRequest`
+/// would refuse the whole message for one odd sample).
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeterValuesPayload {
+    pub connector_id: u32,
+    #[serde(default)]
+    pub transaction_id: Option<i32>,
+    pub meter_value: Vec<LooseMeterValue>,
+}
+
+/// One `meterValue` element, its samples still unread.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LooseMeterValue {
+    pub timestamp: DateTime<Utc>,
+    pub sampled_value: Vec<serde_json::Value>,
+}
+
+/// The largest sample value stored (`value NUMERIC(18,3)`).
+fn max_sample() -> Decimal {
+    Decimal::new(999_999_999_999_999, 0)
+}
+
 pub async fn meter_values(
     link: &mut Link,
-    request: MeterValuesRequest,
+    request: MeterValuesPayload,
 ) -> Result<MeterValuesResponse, CallError> {
     let live = match request.transaction_id {
         Some(id) => link.transaction(id).await.map_err(internal)?,
@@ -43,19 +68,20 @@ pub async fn meter_values(
 /// Stores the meter values a StopTransaction carries, against its session when known.
 pub async fn store_transaction_data(
     link: &Link,
-    request: &StopTransactionRequest,
+    connector: u32,
+    values: &[LooseMeterValue],
     session_id: Option<i64>,
 ) {
-    let Some(values) = &request.transaction_data else {
+    if values.is_empty() {
         return;
-    };
+    }
     let live = session_id.map(|session_id| LiveTransaction {
         session_id,
         meter_start_wh: 0,
         rate: None,
         active: false,
     });
-    let samples = Samples::read(link, 0, values, live);
+    let samples = Samples::read(link, connector, values, live);
     link.hub.samples.samples(samples.rows, None).await;
 }
 
@@ -69,7 +95,7 @@ impl Samples {
     fn read(
         link: &Link,
         connector: u32,
-        values: &[MeterValue],
+        values: &[LooseMeterValue],
         live: Option<LiveTransaction>,
     ) -> Self {
         let received_at = db::now();
@@ -79,15 +105,27 @@ impl Samples {
         };
         for value in values {
             let sampled_at = stored_time(value.timestamp);
-            for sampled in &value.sampled_value {
-                let Some((measurand, unit, amount)) = normalized(sampled) else {
+            for raw in &value.sampled_value {
+                let sampled = match SampledValue::deserialize(raw) {
+                    Ok(sampled) => sampled,
+                    Err(e) => {
+                        tracing::info!(charger = %link.charge_point_id, sample = %raw, error = %e,
+                            "skipped a sampled value that does not fit the OCPP 1.6 schema");
+                        continue;
+                    }
+                };
+                let Some((measurand, unit, amount)) = normalized(&sampled) else {
                     tracing::info!(charger = %link.charge_point_id, value = %sampled.value,
                         "skipped a sampled value that is not a plain number");
                     continue;
                 };
-                let Ok(amount3) = Fixed::<3>::round(amount) else {
-                    tracing::info!(charger = %link.charge_point_id, value = %sampled.value, "skipped an out-of-range sampled value");
-                    continue;
+                let amount3 = match Fixed::<3>::round(amount) {
+                    Ok(fixed) if amount.abs() <= max_sample() => fixed,
+                    _ => {
+                        tracing::info!(charger = %link.charge_point_id, value = %sampled.value,
+                            "skipped an out-of-range sampled value");
+                        continue;
+                    }
                 };
                 if measurand == Measurand::EnergyActiveImportRegister && sampled.phase.is_none() {
                     let wh = amount.round().try_into().unwrap_or(i64::MAX);
@@ -120,6 +158,8 @@ impl Samples {
     fn reading(&self, live: Option<LiveTransaction>) -> Option<LiveReading> {
         let live = live.filter(|t| t.active)?;
         let (sampled_at, register_wh) = self.latest_register?;
+        // Never dated after its arrival, so a charger clock ahead of ours cannot freeze it.
+        let sampled_at = sampled_at.min(db::now());
         let energy = pricing::energy(live.meter_start_wh, register_wh);
         Some(LiveReading {
             session_id: live.session_id,

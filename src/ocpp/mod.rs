@@ -77,8 +77,9 @@ impl Hub {
     /// Closes every charger connection and writes the samples still queued.
     pub async fn shut_down(&self) {
         self.registry.close_all();
-        // Give connections a moment to send their close frames and record the disconnection.
-        for _ in 0..50 {
+        // Give connections a moment to send their close frames and record the disconnection
+        // (a fleet of thousands needs a few seconds on one database writer).
+        for _ in 0..500 {
             if self.registry.count() == 0 {
                 break;
             }

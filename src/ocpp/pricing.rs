@@ -48,6 +48,16 @@ pub fn price(energy_wh: i64, rate: Rate) -> Result<Money, FixedError> {
     Money::round(with_tax)
 }
 
+/// [`price`], refused when the amount exceeds what a session's bill and the wallet hold
+/// (99,999,999.99): a reading that absurd is a meter fault to flag, not a bill to send.
+pub fn billable(energy_wh: i64, rate: Rate) -> Result<Money, FixedError> {
+    let amount = price(energy_wh, rate)?;
+    if amount.to_minor() > crate::db::wallet::max_balance().to_minor() {
+        return Err(FixedError::TooLarge);
+    }
+    Ok(amount)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,9 +121,17 @@ mod tests {
     }
 
     #[test]
-    fn the_largest_meter_reading_still_prices() {
-        // i32::MAX Wh (the largest meterStop) at the largest tariff fits a Money.
-        let amount = price(i32::MAX as i64, rate("99999999.99", "100.00")).unwrap();
-        assert!(amount.to_minor() > 0);
+    fn the_largest_meter_reading_prices_but_is_not_billable() {
+        // i32::MAX Wh (the largest meterStop) at the largest tariff fits a Money...
+        let r = rate("99999999.99", "100.00");
+        assert!(price(i32::MAX as i64, r).unwrap().to_minor() > 0);
+        // ...but not a bill: that is refused (and the session flagged), never stored.
+        assert_eq!(billable(i32::MAX as i64, r), Err(FixedError::TooLarge));
+        assert_eq!(
+            billable(12_000, rate("18.50", "18.00"))
+                .unwrap()
+                .to_string(),
+            "261.96"
+        );
     }
 }

@@ -80,6 +80,13 @@ impl Registry {
         current
     }
 
+    /// Whether `connection` is still the live one of `charge_point_id`.
+    pub fn is_current(&self, charge_point_id: &str, connection: u64) -> bool {
+        self.lock()
+            .get(charge_point_id)
+            .is_some_and(|l| l.connection == connection)
+    }
+
     pub fn is_connected(&self, charge_point_id: &str) -> bool {
         self.lock().contains_key(charge_point_id)
     }

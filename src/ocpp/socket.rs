@@ -28,6 +28,8 @@ const MAX_ID_LEN: usize = 255;
 const READ_BUFFER: usize = 4 * 1024;
 /// Most bytes queued for a slow charger before its connection is dropped.
 const MAX_WRITE_BUFFER: usize = 256 * 1024;
+/// How long a send may wait for a charger that does not read.
+const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 /// RFC 6455 close codes.
 const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_PROTOCOL_ERROR: u16 = 1002;
@@ -130,7 +132,7 @@ async fn serve(
                     Message::Ping(_) | Message::Pong(_) => None,
                 };
                 if let Some(answer) = answer
-                    && socket.send(Message::Text(answer.into())).await.is_err()
+                    && !send(&mut socket, Message::Text(answer.into())).await
                 {
                     break "the charger stopped reading";
                 }
@@ -140,7 +142,8 @@ async fn serve(
                     close(&mut socket, code, reason).await;
                     break reason;
                 }
-                None => {}
+                // The registry dropped its end: nothing can order this connection any more.
+                None => break "unregistered",
             },
             _ = pings.tick(), if ping_every.is_some() => {
                 let every = ping_every.unwrap_or_default();
@@ -148,22 +151,25 @@ async fn serve(
                     close(&mut socket, CLOSE_POLICY, "no answer to pings").await;
                     break "no answer to pings";
                 }
-                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                if !send(&mut socket, Message::Ping(Default::default())).await {
                     break "the charger stopped reading";
                 }
             }
         }
     };
-    // A connection replaced by a newer one leaves the charger's state to its successor.
-    let still_live = hub
+    // A connection replaced by a newer one leaves the charger's state to its successor. The
+    // disconnection is recorded before the registry forgets it, so a shutdown that waits for the
+    // registry to empty also waits for these writes.
+    if hub
         .registry
-        .unregister(&charge_point_id, registration.connection);
-    if still_live
+        .is_current(&charge_point_id, registration.connection)
         && let Err(e) =
             charger_state::disconnected(&state.db, &charge_point_id, connected_at, db::now()).await
     {
         tracing::error!(charger = %charge_point_id, error = %e, "could not record the disconnection");
     }
+    hub.registry
+        .unregister(&charge_point_id, registration.connection);
     tracing::info!(charger = %charge_point_id, %peer, reason, "charger disconnected");
 }
 
@@ -180,10 +186,19 @@ async fn read_failed(socket: &mut WebSocket, error: &axum::Error) -> &'static st
     }
 }
 
+/// Sends `message`; false when the charger is gone or has not read anything for [`SEND_TIMEOUT`]
+/// (a peer that stops reading must not hold its task and socket for ever).
+async fn send(socket: &mut WebSocket, message: Message) -> bool {
+    matches!(
+        tokio::time::timeout(SEND_TIMEOUT, socket.send(message)).await,
+        Ok(Ok(()))
+    )
+}
+
 async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
     let frame = CloseFrame {
         code,
         reason: reason.into(),
     };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    send(socket, Message::Close(Some(frame))).await;
 }

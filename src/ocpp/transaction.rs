@@ -59,10 +59,10 @@ fn rate_of(s: &SessionForBilling) -> Option<Rate> {
 
 /// The session of `transaction_id` if it belongs to this charger's point.
 pub async fn load(
-    link: &Link,
+    link: &mut Link,
     transaction_id: i32,
 ) -> Result<Option<LiveTransaction>, sqlx::Error> {
-    let Some(point) = link.point else {
+    let Some(point) = link.point().await? else {
         return Ok(None);
     };
     let found = transactions::by_transaction(&link.db, i64::from(transaction_id)).await?;
@@ -199,6 +199,7 @@ pub async fn start(
 pub async fn stop(
     link: &mut Link,
     request: StopTransactionRequest,
+    data: Vec<metering::LooseMeterValue>,
 ) -> Result<StopTransactionResponse, CallError> {
     let now = db::now();
     let mut tx = link.db.begin().await.map_err(internal)?;
@@ -218,7 +219,7 @@ pub async fn stop(
         drop(tx);
         tracing::warn!(charger = %link.charge_point_id, transaction_id = request.transaction_id,
             "StopTransaction for a transaction this charger does not have; acknowledged, nothing settled");
-        metering::store_transaction_data(link, &request, None).await;
+        metering::store_transaction_data(link, 0, &data, None).await;
         return Ok(StopTransactionResponse {
             id_tag_info: tag_info(link, request.id_tag.as_deref()).await?,
         });
@@ -237,7 +238,8 @@ pub async fn stop(
     settle(&mut tx, &session, &request, None, now).await?;
     tx.commit().await.map_err(internal)?;
     link.forget(request.transaction_id);
-    metering::store_transaction_data(link, &request, Some(session.id)).await;
+    let connector = u32::try_from(session.connector).unwrap_or(0);
+    metering::store_transaction_data(link, connector, &data, Some(session.id)).await;
     tracing::info!(charger = %link.charge_point_id, transaction_id = request.transaction_id, "transaction stopped");
     Ok(StopTransactionResponse {
         id_tag_info: request
@@ -307,7 +309,7 @@ async fn settle(
         ));
     }
     let amount = match rate_of(session) {
-        Some(rate) if billable => match pricing::price(energy.wh, rate) {
+        Some(rate) if billable => match pricing::billable(energy.wh, rate) {
             Ok(amount) => Some(amount),
             Err(e) => {
                 anomalies.push(format!("the amount could not be computed: {e}"));
