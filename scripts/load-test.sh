@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Reproduces an OCPP fleet load run of evcms with its simulator (evcms-sim load), on SQLite or
+# PostgreSQL, and checks what reached the database.
+#
+#   cargo build --release --workspace
+#   scripts/load-test.sh sqlite   5000 --meter-interval 10s --duration 60s
+#   scripts/load-test.sh postgres 5000 --meter-interval 10s --duration 60s --sessions
+#   scripts/load-test.sh sqlite  19000 --meter-interval 60s --duration 60s --ramp 100000/s
+#
+# Arguments: database (sqlite|postgres), number of chargers, then evcms-sim `load` options.
+# Each run starts from a copy of a template database holding $POINTS charging points (device ids
+# LOAD-00000...) and $CUSTOMERS customers with id tags LOAD-TAG{n} and wallet credit, made once
+# through the REST API (scripts/load-setup.py). Output: $OUT (default /tmp/load/run-...), with
+# server.log (stderr), sim.log, monitor.log (CPU/RSS every 5 s) and check.log (SQL checks).
+#
+# Environment: POINTS (19000), CUSTOMERS (5000), PG (postgres://postgres@127.0.0.1:5432),
+# SERVER_ENV (extra VAR=value settings for the server), RUST_LOG (warn), PERF ("START_S LEN_S":
+# perf record the server from START_S after the simulator starts, for LEN_S; top symbols in
+# perf-top.txt), EXTRA_SQL (SQL run on the run's fresh database copy before the server starts).
+set -euo pipefail
+
+db=${1:?sqlite or postgres}
+chargers=${2:?number of chargers}
+shift 2
+sim_args=("$@")
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$root/target/release
+points=${POINTS:-19000}
+customers=${CUSTOMERS:-5000}
+pg=${PG:-postgres://postgres@127.0.0.1:5432}
+password='Load-test Passphrase 1'
+port=${PORT:-8080}
+base=/tmp/load
+out=${OUT:-$base/run-$(date +%H%M%S)-$db-$chargers}
+mkdir -p "$base" "$out"
+
+interval=10
+for ((i = 0; i < ${#sim_args[@]}; i++)); do
+    if [[ ${sim_args[$i]} == --meter-interval ]]; then interval=${sim_args[$((i + 1))]%s}; fi
+done
+
+start_server() { # url logfile
+    env DATABASE_URL="$1" EVCMS_ADMIN_PASSWORD="$password" EVCMS_BIND="127.0.0.1:$port" \
+        RUST_LOG="${RUST_LOG:-warn}" ${SERVER_ENV:-} "$bin/evcms" 2>"$2" >&2 &
+    server=$!
+    for _ in $(seq 100); do
+        curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && return 0
+        kill -0 "$server" 2>/dev/null || { echo "server died, see $2" >&2; exit 1; }
+        sleep 0.2
+    done
+    echo "server did not come up" >&2
+    exit 1
+}
+
+stop_server() {
+    kill -TERM "$server" 2>/dev/null || true
+    wait "$server" 2>/dev/null || true
+}
+
+tpl_name=tpl-$points-$customers
+if [[ $db == sqlite ]]; then
+    tpl=$base/$tpl_name.db
+    if [[ ! -f $tpl ]]; then
+        echo "making the template $tpl" >&2
+        rm -f "$tpl" "$tpl-wal" "$tpl-shm"
+        start_server "sqlite://$tpl?mode=rwc" "$base/$tpl_name-sqlite.log"
+        python3 "$root/scripts/load-setup.py" --url "http://127.0.0.1:$port" --password "$password" \
+            --chargers "$points" --customers "$customers"
+        stop_server
+        sqlite3 "$tpl" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
+    fi
+    rm -f "$out/evcms.db"*
+    cp "$tpl" "$out/evcms.db"
+    # EXTRA_SQL: statements run on the copy before the run (A/B experiments, e.g. an extra index).
+    [[ -n ${EXTRA_SQL:-} ]] && sqlite3 "$out/evcms.db" "$EXTRA_SQL"
+    url="sqlite://$out/evcms.db?mode=rwc"
+else
+    tpl=evcms_${tpl_name//-/_}
+    if ! psql "$pg/postgres" -Atc "select 1 from pg_database where datname = '$tpl'" | grep -q 1; then
+        echo "making the template database $tpl" >&2
+        psql "$pg/postgres" -qc "create database $tpl"
+        start_server "$pg/$tpl" "$base/$tpl_name-postgres.log"
+        python3 "$root/scripts/load-setup.py" --url "http://127.0.0.1:$port" --password "$password" \
+            --chargers "$points" --customers "$customers"
+        stop_server
+    fi
+    psql "$pg/postgres" -qc "drop database if exists evcms_load with (force)"
+    psql "$pg/postgres" -qc "create database evcms_load template $tpl"
+    url="$pg/evcms_load"
+    [[ -n ${EXTRA_SQL:-} ]] && psql "$url" -qc "$EXTRA_SQL"
+fi
+
+echo "ulimit -n: $(ulimit -n) (server and simulator inherit it)" | tee "$out/info.txt"
+start_server "$url" "$out/server.log"
+echo "server RSS before the run: $(grep VmRSS /proc/$server/status)" | tee -a "$out/info.txt"
+rm -f "$out/stop" "$out/sim.pid"
+pg_args=()
+[[ $db == postgres ]] && pg_args=("$pg/postgres" evcms_load)
+python3 "$root/scripts/load-monitor.py" "$server" "$out/sim.pid" "$out/stop" 5 "${pg_args[@]}" >"$out/monitor.log" &
+monitor=$!
+
+cmd=("$bin/evcms-sim" --url "ws://127.0.0.1:$port/ocpp" load --chargers "$chargers" "${sim_args[@]}")
+echo "simulator: ${cmd[*]}" | tee -a "$out/info.txt"
+echo "server: DATABASE_URL=$url EVCMS_BIND=127.0.0.1:$port RUST_LOG=${RUST_LOG:-warn} ${SERVER_ENV:-} $bin/evcms" | tee -a "$out/info.txt"
+"${cmd[@]}" >"$out/sim.log" 2>&1 &
+sim=$!
+echo "$sim" >"$out/sim.pid"
+tail -f --pid="$sim" "$out/sim.log" &
+if [[ -n ${PERF:-} ]]; then # PERF="START_S DURATION_S": profile the server (perf record -g)
+    read -r perf_start perf_len <<<"$PERF"
+    (sleep "$perf_start" && perf record -F 499 -g -o "$out/perf.data" -p "$server" -- sleep "$perf_len" >/dev/null 2>&1 &&
+        perf report -i "$out/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/ +- +- *$//' | head -40 >"$out/perf-top.txt") &
+fi
+set +e
+wait "$sim"
+sim_status=$?
+set -e
+echo "simulator exit status: $sim_status" | tee -a "$out/info.txt"
+sleep 3 # the sample writer flushes within 100 ms; let the disconnections land too
+grep -E 'VmRSS|VmHWM' "/proc/$server/status" | tee -a "$out/info.txt"
+touch "$out/stop"
+wait "$monitor" || true
+
+python3 "$root/scripts/load-check.py" "$url" --interval-s "$interval" | tee "$out/check.log"
+stop_server
+wait || true # perf, if profiling
+
+echo "--- server log: $(wc -l <"$out/server.log") lines; by level:"
+grep -oE '\b(ERROR|WARN|INFO)\b' "$out/server.log" | sort | uniq -c || true
+echo "--- distinct server log messages (timestamps and fields stripped):"
+sed -E 's/^[^ ]+ +//; s/ charger=[^ ]+//; s/ peer=[^ ]+//' "$out/server.log" | cut -c1-160 | sort | uniq -c | sort -rn | head -15 || true
+echo "--- monitor (CPU % of one core; machine busy % of 2 cores):"
+cat "$out/monitor.log"
+echo "output in $out"
