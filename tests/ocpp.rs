@@ -1083,3 +1083,32 @@ async fn a_charger_adopted_while_connected_is_recognised_without_a_new_boot(back
     let (_, point) = app.get(&format!("/api/cms/points/{}", point["id"])).await;
     assert_eq!(point["connectors"][0]["status"], "Available");
 }
+
+/// Every charger connection, boot, Start and Stop finds its point by device_id: on SQLite that
+/// must be an index search, not a scan of every point (SQLite uses a partial index only when the
+/// query repeats its condition as written).
+#[tokio::test]
+async fn sqlite_finds_live_rows_by_their_unique_keys_through_indexes() {
+    let app = TestApp::spawn(Backend::Sqlite).await.expect("sqlite");
+    for sql in [
+        "EXPLAIN QUERY PLAN SELECT id FROM charging_points WHERE device_id = $1 AND deleted = FALSE",
+        "EXPLAIN QUERY PLAN UPDATE charging_points SET updated_at = updated_at WHERE device_id = $1 AND deleted = FALSE RETURNING id",
+        "EXPLAIN QUERY PLAN SELECT id FROM tariffs WHERE tariff_id = $1 AND deleted = FALSE",
+        "EXPLAIN QUERY PLAN SELECT id FROM customers WHERE phone = $1 AND deleted = FALSE",
+        "EXPLAIN QUERY PLAN SELECT id FROM users WHERE email = $1 AND deleted = FALSE",
+    ] {
+        let plan: Vec<String> = evcms::on_read!(&app.db, pool => {
+            let rows: Vec<(i64, i64, i64, String)> = sqlx::query_as(sql).bind("x").fetch_all(pool).await.unwrap();
+            Ok::<_, sqlx::Error>(rows.into_iter().map(|r| r.3).collect())
+        })
+        .unwrap();
+        assert!(
+            plan.iter().all(|step| !step.starts_with("SCAN")),
+            "{sql}: {plan:?}"
+        );
+        assert!(
+            plan.iter().any(|step| step.contains("INDEX")),
+            "{sql}: {plan:?}"
+        );
+    }
+}

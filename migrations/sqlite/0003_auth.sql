@@ -20,7 +20,7 @@ CREATE TABLE users (
     created_at     TEXT         NOT NULL,
     updated_at     TEXT         NOT NULL
 );
-CREATE UNIQUE INDEX uq_users_email ON users (email) WHERE deleted = 0;
+CREATE UNIQUE INDEX uq_users_email ON users (email) WHERE deleted = FALSE;
 
 -- Server-wide settings kept in the database (the generated JWT secret), one row per key.
 CREATE TABLE settings (

@@ -65,9 +65,15 @@ pub async fn insert(tx: &mut Tx, rows: &[SampleRow]) -> Result<(), sqlx::Error> 
 /// Moves each running session's live energy and cost forward; a reading older than the one
 /// already applied, or for a session no longer Active, changes nothing.
 pub async fn apply_live(tx: &mut Tx, readings: &[LiveReading]) -> Result<(), sqlx::Error> {
+    // The row is found by its key alone and the conditions live in the CASEs: with `status =
+    // 'Active'` in the WHERE, PostgreSQL without fresh statistics scanned the status index
+    // instead of the key (measured: 171 M index tuples read in a 70 s load run).
     let sql = concat!(
-        "UPDATE charging_sessions SET energy_wh = $2, billed_amount = $3, meter_last_at = $4 ",
-        "WHERE id = $1 AND status = 'Active' AND (meter_last_at IS NULL OR meter_last_at < $4)"
+        "UPDATE charging_sessions SET ",
+        "energy_wh = CASE WHEN status = 'Active' AND (meter_last_at IS NULL OR meter_last_at < $4) THEN $2 ELSE energy_wh END, ",
+        "billed_amount = CASE WHEN status = 'Active' AND (meter_last_at IS NULL OR meter_last_at < $4) THEN $3 ELSE billed_amount END, ",
+        "meter_last_at = CASE WHEN status = 'Active' AND (meter_last_at IS NULL OR meter_last_at < $4) THEN $4 ELSE meter_last_at END ",
+        "WHERE id = $1"
     );
     for r in readings {
         on_tx!(tx, conn => sqlx::query(sql)

@@ -148,6 +148,9 @@ impl Db {
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(30))
+            // Waiting for the one writer is how SQLite writes queue here, not a symptom: warn only
+            // when a wait is long enough to matter.
+            .acquire_slow_threshold(Duration::from_secs(5))
             .connect_with(options.clone())
             .await
             .map_err(ConnectError::Open)?;

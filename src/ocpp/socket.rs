@@ -99,13 +99,8 @@ async fn serve(
         tracing::error!(charger = %charge_point_id, error = %e, "could not record the connection");
     }
     tracing::info!(charger = %charge_point_id, %peer, "charger connected");
+    // The charger's point is read when first needed (its boot, a status, a transaction).
     let mut link = Link::new(state.db.clone(), hub.clone(), charge_point_id.clone());
-    match charger_state::point_of(&state.db, &charge_point_id).await {
-        Ok(point) => link.point = point,
-        Err(e) => {
-            tracing::error!(charger = %charge_point_id, error = %e, "could not read the charger's point")
-        }
-    }
     let ping_every = hub.settings.ping_interval;
     let mut pings = tokio::time::interval(ping_every.unwrap_or(Duration::from_secs(3600)));
     pings.tick().await;

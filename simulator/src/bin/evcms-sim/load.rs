@@ -180,6 +180,8 @@ async fn drive(
             next_heartbeat += plan.heartbeat_interval;
         }
     }
+    // Stay connected until the run ends, so the whole fleet is up together to the last second.
+    sleep_until(plan.end).await;
     if let Some(tx) = transaction {
         let meter_stop = i32::try_from(energy_wh.max(meter_start)).unwrap_or(i32::MAX);
         let stop = charger.stop_transaction(
