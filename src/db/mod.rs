@@ -125,6 +125,9 @@ impl Db {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(1))
                 .acquire_timeout(Duration::from_secs(10))
+                // A small pool and a queue beat a large pool: waiting in it is by design, so warn
+                // only when a wait is long enough to matter.
+                .acquire_slow_threshold(Duration::from_secs(5))
                 .connect_with(options)
                 .await
                 .map_err(ConnectError::Open)?;

@@ -180,8 +180,8 @@ async fn drive(
             next_heartbeat += plan.heartbeat_interval;
         }
     }
-    // Stay connected until the run ends, so the whole fleet is up together to the last second.
-    sleep_until(plan.end).await;
+    // The transaction ends after this charger's last sample (chargers' phases differ, so their
+    // Stops spread over the last interval as they would in the field, not all at one instant).
     if let Some(tx) = transaction {
         let meter_stop = i32::try_from(energy_wh.max(meter_start)).unwrap_or(i32::MAX);
         let stop = charger.stop_transaction(
@@ -193,6 +193,8 @@ async fn drive(
         );
         timed!(stats, stop)?;
     }
+    // Stay connected until the run ends, so the whole fleet is up together to the last second.
+    sleep_until(plan.end).await;
     Ok(())
 }
 
