@@ -35,6 +35,7 @@ both_databases!(
     another_organizations_chargers_and_meter_values_are_not_there,
     odd_payloads_from_real_chargers_are_still_answered_and_stored,
     a_charger_adopted_while_connected_is_recognised_without_a_new_boot,
+    a_stop_with_transaction_id_minus_one_settles_the_tags_open_session,
 );
 
 fn minutes_ago(m: i64) -> chrono::DateTime<Utc> {
@@ -1111,4 +1112,43 @@ async fn sqlite_finds_live_rows_by_their_unique_keys_through_indexes() {
             "{sql}: {plan:?}"
         );
     }
+}
+
+async fn a_stop_with_transaction_id_minus_one_settles_the_tags_open_session(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let site = app.site("100.00").await;
+    let mut cp = booted(&app, &site).await;
+    // The Start was recorded, but its reply never reached the charger.
+    let (tx, _) = start(&mut cp, 1, &site.id_tag, 40_000).await;
+    let stop = cp
+        .stop_transaction(
+            -1,
+            42_000,
+            minutes_ago(1),
+            None,
+            Some(&site.id_tag.to_lowercase()),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        stop.id_tag_info.unwrap().status,
+        AuthorizationStatus::Accepted
+    );
+    let session = app.session_of(tx).await;
+    assert_eq!(session["status"], "Completed");
+    assert_eq!(session["energy_wh"], 2000);
+    assert_eq!(money(&session["billed_amount"]), "43.66");
+    assert!(session["anomaly"].as_str().unwrap().contains("-1"));
+    assert_eq!(app.debits(&site).await.len(), 1);
+    // Without an idTag, or with another tag, -1 settles nothing.
+    let (other_tx, _) = start(&mut cp, 2, &site.id_tag, 50_000).await;
+    cp.stop_transaction(-1, 51_000, Utc::now(), None, None)
+        .await
+        .unwrap();
+    cp.stop_transaction(-1, 51_000, Utc::now(), None, Some("SOMEONE-ELSE"))
+        .await
+        .unwrap();
+    assert_eq!(app.session_of(other_tx).await["status"], "Active");
 }

@@ -177,6 +177,20 @@ pub async fn active_on_connector(
     on_tx!(tx, conn => sqlx::query_as(sql).bind(point_id).bind(connector).fetch_all(conn).await)
 }
 
+/// Locks and reads the sessions of `point_id` still Active for `id_tag`.
+pub async fn lock_active_of_tag(
+    tx: &mut Tx,
+    point_id: i64,
+    id_tag: &str,
+) -> Result<Vec<SessionForBilling>, sqlx::Error> {
+    let sql = concat!(
+        "UPDATE charging_sessions SET updated_at = updated_at ",
+        "WHERE charging_point_id = $1 AND LOWER(id_tag) = LOWER($2) AND status = 'Active' RETURNING ",
+        billing_columns!()
+    );
+    on_tx!(tx, conn => sqlx::query_as(sql).bind(point_id).bind(id_tag).fetch_all(conn).await)
+}
+
 /// Reads the session of OCPP `transaction_id` (MeterValues, which do not lock).
 pub async fn by_transaction(
     db: &Db,

@@ -206,12 +206,22 @@ pub async fn stop(
     let point = transactions::lock_point(&mut tx, &link.charge_point_id)
         .await
         .map_err(internal)?;
-    let session = match point {
-        Some(point) if request.transaction_id > 0 => {
+    let mut note = None;
+    let session = match (point, request.id_tag.as_deref()) {
+        (Some(point), _) if request.transaction_id > 0 => {
             transactions::lock_by_transaction(&mut tx, i64::from(request.transaction_id))
                 .await
                 .map_err(internal)?
                 .filter(|s| s.charging_point_id == point.point_id)
+        }
+        // transactionId -1: the charger never received the id (the Start's reply was lost). The
+        // one session of this point still Active for the Stop's idTag is the one it means.
+        (Some(point), Some(id_tag)) => {
+            let mut open = transactions::lock_active_of_tag(&mut tx, point.point_id, id_tag)
+                .await
+                .map_err(internal)?;
+            note = Some("stopped with transactionId -1 (the charger never received the id)");
+            (open.len() == 1).then(|| open.remove(0))
         }
         _ => None,
     };
@@ -235,7 +245,7 @@ pub async fn stop(
                 .map(|_| authorization::info(AuthorizationStatus::Accepted, None)),
         });
     }
-    settle(&mut tx, &session, &request, None, now).await?;
+    settle(&mut tx, &session, &request, note, now).await?;
     tx.commit().await.map_err(internal)?;
     link.forget(request.transaction_id);
     let connector = u32::try_from(session.connector).unwrap_or(0);
