@@ -86,6 +86,17 @@ pub struct Config {
     #[arg(long, env = "EVCMS_OCPP_PING_INTERVAL", default_value_t = 60)]
     pub ocpp_ping_interval: u64,
 
+    /// Seconds a session may stay open after its connector reported Available, or its charger
+    /// rebooted, with no StopTransaction: then it is closed provisionally, billed up to its last
+    /// meter reading and flagged (a Stop that still comes bills the difference). 0: never.
+    #[arg(long, env = "EVCMS_SESSION_CLOSE_GRACE", default_value_t = 600)]
+    pub session_close_grace: u64,
+
+    /// Seconds a running session may go without a meter value before it is flagged for an
+    /// operator. 0: never.
+    #[arg(long, env = "EVCMS_SESSION_METER_SILENCE", default_value_t = 3600)]
+    pub session_meter_silence: u64,
+
     /// Log filter in tracing's EnvFilter syntax, e.g. `info` or `evcms=debug,tower_http=debug`.
     #[arg(long = "log", env = "RUST_LOG", default_value = "info", global = true)]
     pub log_filter: String,
@@ -138,6 +149,8 @@ impl fmt::Debug for Config {
             .field("ocpp_min_balance", &self.ocpp_min_balance)
             .field("ocpp_max_frame_bytes", &self.ocpp_max_frame_bytes)
             .field("ocpp_ping_interval", &self.ocpp_ping_interval)
+            .field("session_close_grace", &self.session_close_grace)
+            .field("session_meter_silence", &self.session_meter_silence)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
             .field("security", &self.security)

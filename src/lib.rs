@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod charging;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -112,6 +113,8 @@ impl App {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        // Closing abandoned sessions needs no request to trigger it; it stops with the server.
+        let sweeper = charging::sweep::start(self.db.clone(), self.ocpp.rules.clone());
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -132,6 +135,9 @@ impl App {
         // The listener is closed now, so chargers told to go cannot come straight back. Upgraded
         // WebSocket connections are not requests axum waits for: close them here, let each record
         // its disconnection, and write the meter samples they handed over.
+        if let Some(sweeper) = sweeper {
+            sweeper.abort();
+        }
         self.ocpp.shut_down().await;
         self.db.close().await;
         Ok(())

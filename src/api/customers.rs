@@ -343,7 +343,7 @@ async fn create_wallet_transaction(
                 "amount",
                 format!(
                     "would take the wallet balance of {balance} above the maximum of {}",
-                    db::wallet::max_balance()
+                    crate::domain::customer::wallet_ceiling()
                 ),
             ));
         }

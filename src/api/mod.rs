@@ -11,6 +11,7 @@ pub mod meter_values;
 pub mod organizations;
 pub mod points;
 pub mod query;
+pub mod session_actions;
 pub mod sessions;
 pub mod stations;
 pub mod tariffs;
@@ -146,6 +147,7 @@ fn cms_routes() -> OpenApiRouter<AppState> {
         .merge(tariffs::routes())
         .merge(customers::routes())
         .merge(sessions::routes())
+        .merge(session_actions::routes())
         .merge(id_tags::routes())
         .merge(chargers::routes())
         .merge(meter_values::routes())

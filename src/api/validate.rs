@@ -327,3 +327,11 @@ mod tests {
         assert_eq!(err.details[1].field, "city");
     }
 }
+
+/// A whole number from `min` to `max`.
+pub fn whole(value: In<i64>, min: i64, max: i64) -> Checked<Option<i64>> {
+    match read(value)? {
+        Some(n) if n < min || n > max => Err(format!("must be from {min} to {max}")),
+        other => Ok(other),
+    }
+}

@@ -11,6 +11,7 @@
 pub mod charger_security;
 pub mod charger_state;
 pub mod chargers;
+pub mod corrections;
 pub mod customers;
 pub mod filter;
 pub mod id_tags;
@@ -209,6 +210,11 @@ impl Db {
 /// back compares equal to the one written.
 pub fn now() -> DateTime<Utc> {
     Utc::now().trunc_subsecs(6)
+}
+
+/// A time from outside (a charger's timestamp) as stored: whole microseconds, like [`now`].
+pub fn stored_time(at: DateTime<Utc>) -> DateTime<Utc> {
+    at.trunc_subsecs(6)
 }
 
 /// Checks that the database answers.

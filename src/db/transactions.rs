@@ -1,25 +1,14 @@
-//! The SQL of OCPP transactions: who an idTag charges to (idTags compare case-insensitively, as
-//! OCPP's CiString does), and the session rows that
-//! StartTransaction opens and StopTransaction settles. The rules live in `ocpp::transaction`.
+//! The SQL of charging transactions: who an idTag charges to (idTags compare case-insensitively,
+//! as OCPP's CiString does), and the session rows a Start opens and a settlement closes. The rules
+//! live in `charging`.
 
 use chrono::{DateTime, Utc};
 
 use super::{Db, Tx};
-use crate::domain::enums::{Currency, SessionStatus};
+use crate::charging::tag::TagHolder;
+use crate::domain::enums::{Currency, SessionStatus, SettledBy};
 use crate::fixed::{Money, Percent};
 use crate::{on_read, on_tx};
-
-/// The customer an idTag charges to, as needed to authorize it.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct TagHolder {
-    pub customer_id: i64,
-    pub blocked: bool,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub customer_deleted: bool,
-    pub wallet_balance: Money,
-    /// Sessions of this tag now Active anywhere.
-    pub active_sessions: i64,
-}
 
 macro_rules! tag_holder_sql {
     () => {
@@ -135,8 +124,13 @@ pub struct SessionForBilling {
     pub meter_start_wh: Option<i64>,
     /// The OCPP number of its connector (0 when unknown).
     pub connector: i32,
-    /// Set once a Stop has settled the session.
+    /// Set once the session is settled.
     pub meter_stop_wh: Option<i64>,
+    /// While Active, the live energy and running cost from the latest meter value; once settled,
+    /// what was billed.
+    pub energy_wh: Option<i64>,
+    pub billed_amount: Option<Money>,
+    pub settled_by: Option<SettledBy>,
     pub base_charges: Option<Money>,
     pub tax: Option<Percent>,
 }
@@ -146,7 +140,7 @@ macro_rules! billing_columns {
         concat!(
             "id, session_id, charging_point_id, status, customer_id, id_tag, meter_start_wh, ",
             "COALESCE((SELECT CAST(k.connector_id AS INTEGER) FROM connectors k WHERE k.id = charging_sessions.connector_id), 0) AS connector, ",
-            "meter_stop_wh, base_charges, tax"
+            "meter_stop_wh, energy_wh, billed_amount, settled_by, base_charges, tax"
         )
     };
 }
@@ -204,7 +198,7 @@ pub async fn by_transaction(
     on_read!(db, pool => sqlx::query_as(sql).bind(transaction_id).fetch_optional(pool).await)
 }
 
-/// How a session ends.
+/// How a session ends (or, after a provisional close, how the charger's own Stop ends it).
 #[derive(Debug, Clone)]
 pub struct Settlement {
     pub status: SessionStatus,
@@ -213,7 +207,11 @@ pub struct Settlement {
     pub energy_wh: i64,
     pub billed_amount: Option<Money>,
     pub stop_reason: Option<String>,
+    /// Appended to the session's anomaly.
     pub anomaly: Option<String>,
+    pub settled_by: SettledBy,
+    pub settled_by_user_id: Option<i64>,
+    pub settle_note: Option<String>,
 }
 
 /// Writes the end of session `id`.
@@ -225,18 +223,78 @@ pub async fn settle(
 ) -> Result<(), sqlx::Error> {
     let sql = concat!(
         "UPDATE charging_sessions SET status = $2, end_time = $3, meter_stop_wh = $4, energy_wh = $5, ",
-        "billed_amount = $6, stop_reason = $7, anomaly = COALESCE($8, anomaly), updated_at = $9 WHERE id = $1"
+        "billed_amount = $6, stop_reason = $7, ",
+        "anomaly = CASE WHEN anomaly IS NULL THEN $8 WHEN $8 IS NULL THEN anomaly ELSE SUBSTR(anomaly || '; ' || $8, 1, 255) END, ",
+        "settled_by = $10, settled_at = $9, settled_by_user_id = $11, settle_note = $12, updated_at = $9 WHERE id = $1"
     );
     on_tx!(tx, conn => sqlx::query(sql)
         .bind(id).bind(s.status).bind(s.end_time).bind(s.meter_stop_wh).bind(s.energy_wh)
         .bind(s.billed_amount).bind(&s.stop_reason).bind(&s.anomaly).bind(now)
+        .bind(s.settled_by).bind(s.settled_by_user_id).bind(&s.settle_note)
         .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
-/// Flags session `id` for an operator.
-pub async fn flag(tx: &mut Tx, id: i64, anomaly: &str) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE charging_sessions SET anomaly = $2 WHERE id = $1";
-    on_tx!(tx, conn => sqlx::query(sql).bind(id).bind(anomaly).execute(conn).await.map(|r| r.rows_affected()))?;
-    Ok(())
+/// An Active session whose Stop may never come: its connector reported Available, or its charger
+/// booted again with no meter value since, at `since`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Abandoned {
+    pub id: i64,
+    pub available_at: Option<DateTime<Utc>>,
+    pub booted_at: Option<DateTime<Utc>>,
+}
+
+/// Active sessions abandoned (see [`Abandoned`]) at or before `cutoff`.
+pub async fn abandoned(db: &Db, cutoff: DateTime<Utc>) -> Result<Vec<Abandoned>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT s.id, ",
+        "CASE WHEN k.status = 'Available' AND k.status_at >= s.start_time AND k.status_at <= $1 THEN k.status_at END AS available_at, ",
+        "CASE WHEN c.last_boot_at > s.start_time AND c.last_boot_at <= $1 ",
+        "AND (s.meter_last_at IS NULL OR s.meter_last_at < c.last_boot_at) THEN c.last_boot_at END AS booted_at ",
+        "FROM charging_sessions s JOIN charging_points p ON p.id = s.charging_point_id ",
+        "LEFT JOIN connectors k ON k.id = s.connector_id ",
+        "LEFT JOIN chargers c ON c.charge_point_id = p.device_id ",
+        "WHERE s.status = 'Active' AND (",
+        "(k.status = 'Available' AND k.status_at >= s.start_time AND k.status_at <= $1) ",
+        "OR (c.last_boot_at > s.start_time AND c.last_boot_at <= $1 ",
+        "AND (s.meter_last_at IS NULL OR s.meter_last_at < c.last_boot_at)))"
+    );
+    on_read!(db, pool => sqlx::query_as(sql).bind(cutoff).fetch_all(pool).await)
+}
+
+/// Locks and reads session `id` if it is still Active.
+pub async fn lock_active(tx: &mut Tx, id: i64) -> Result<Option<SessionForBilling>, sqlx::Error> {
+    let sql = concat!(
+        "UPDATE charging_sessions SET updated_at = updated_at WHERE id = $1 AND status = 'Active' RETURNING ",
+        billing_columns!()
+    );
+    on_tx!(tx, conn => sqlx::query_as(sql).bind(id).fetch_optional(conn).await)
+}
+
+/// Flags, once, the Active sessions with no meter value since `cutoff` (or since their start).
+pub async fn flag_silent(
+    tx: &mut Tx,
+    cutoff: DateTime<Utc>,
+    note: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    let sql = concat!(
+        "UPDATE charging_sessions SET meter_silence_flagged_at = $1, updated_at = $1, ",
+        "anomaly = CASE WHEN anomaly IS NULL THEN $3 ELSE SUBSTR(anomaly || '; ' || $3, 1, 255) END ",
+        "WHERE status = 'Active' AND meter_silence_flagged_at IS NULL AND COALESCE(meter_last_at, start_time) <= $2"
+    );
+    on_tx!(tx, conn => sqlx::query(sql).bind(now).bind(cutoff).bind(note)
+        .execute(conn).await.map(|r| r.rows_affected()))
+}
+
+/// Locks and reads the session whose public id is `session_id`.
+pub async fn lock_by_session_id(
+    tx: &mut Tx,
+    session_id: &str,
+) -> Result<Option<SessionForBilling>, sqlx::Error> {
+    let sql = concat!(
+        "UPDATE charging_sessions SET updated_at = updated_at WHERE session_id = $1 RETURNING ",
+        billing_columns!()
+    );
+    on_tx!(tx, conn => sqlx::query_as(sql).bind(session_id).fetch_optional(conn).await)
 }

@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 
 use super::filter::{self, PageOf, PageRequest, Sort, Where};
 use super::{Db, Tx};
-use crate::domain::customer::WalletTransaction;
+use crate::domain::customer::{WalletTransaction, wallet_ceiling, wallet_floor};
 use crate::domain::enums::WalletTransactionType;
 use crate::fixed::Money;
 use crate::on_tx;
@@ -21,16 +21,6 @@ macro_rules! columns {
     };
 }
 
-/// The largest balance the wallet column holds (`NUMERIC(10,2)`): 99999999.99.
-pub fn max_balance() -> Money {
-    Money::from_minor(9_999_999_999)
-}
-
-/// The lowest balance the column holds: the floor of credits (never refused for leaving the
-/// wallet too low) and of session bills (energy already delivered is owed).
-pub fn lowest_balance() -> Money {
-    Money::from_minor(-9_999_999_999)
-}
 
 /// One balance change to record.
 #[derive(Debug, Clone)]
@@ -52,7 +42,7 @@ pub enum WalletRefusal {
     NotFound,
     /// The debit would take the balance below the floor.
     InsufficientFunds { balance: Money },
-    /// The credit would take the balance above [`max_balance`].
+    /// The credit would take the balance above [`wallet_ceiling`].
     BalanceLimit { balance: Money },
     /// An entry with this reference was already applied to this wallet.
     DuplicateReference,
@@ -78,7 +68,7 @@ pub async fn apply(
         }
     }
     let (delta, floor) = match entry.transaction_type {
-        WalletTransactionType::Credit => (entry.amount, lowest_balance()),
+        WalletTransactionType::Credit => (entry.amount, wallet_floor()),
         WalletTransactionType::Debit => (Money::from_minor(-entry.amount.to_minor()), entry.floor),
     };
     let sql = concat!(
@@ -87,7 +77,7 @@ pub async fn apply(
         "RETURNING wallet_balance"
     );
     let balance: Option<Money> = on_tx!(tx, conn => sqlx::query_scalar(sql)
-        .bind(customer_id).bind(delta).bind(now).bind(floor).bind(max_balance())
+        .bind(customer_id).bind(delta).bind(now).bind(floor).bind(wallet_ceiling())
         .fetch_optional(conn).await)?;
     let Some(balance) = balance else {
         return Ok(Err(

@@ -48,3 +48,15 @@ pub struct WalletTransaction {
     pub reference_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
+
+/// The largest balance a wallet holds (the column is `NUMERIC(10,2)`): 99,999,999.99. It is also
+/// the largest bill: an amount beyond it is a meter fault to flag, not money to move.
+pub fn wallet_ceiling() -> Money {
+    Money::from_minor(9_999_999_999)
+}
+
+/// The lowest balance a wallet holds: the floor of credits (never refused for leaving the wallet
+/// too low) and of session bills (energy already delivered is owed).
+pub fn wallet_floor() -> Money {
+    Money::from_minor(-9_999_999_999)
+}

@@ -160,3 +160,33 @@ mod tests {
         );
     }
 }
+
+string_enum! {
+    /// Who closed a charging session. Only the charger's own StopTransaction is final: a session
+    /// closed provisionally ([`SettledBy::is_provisional`]) is billed the difference when that
+    /// Stop still arrives.
+    pub enum SettledBy {
+        Charger => "charger",
+        NewTransaction => "new_transaction",
+        ConnectorAvailable => "connector_available",
+        ChargerReboot => "charger_reboot",
+        Operator => "operator",
+    }
+}
+
+impl SettledBy {
+    /// Closed without the charger's word on the final meter reading. A new transaction on the
+    /// connector is not provisional: its meterStart is the register at the old one's end, and
+    /// energy after it belongs to the new session.
+    pub fn is_provisional(self) -> bool {
+        matches!(
+            self,
+            Self::ConnectorAvailable | Self::ChargerReboot | Self::Operator
+        )
+    }
+}
+
+string_enum! {
+    /// An operator's correction of a settled session's bill: money back, or more owed.
+    pub enum CorrectionKind { Refund => "Refund", Charge => "Charge" }
+}

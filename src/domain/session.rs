@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use super::enums::{Currency, SessionStatus};
+use super::enums::{CorrectionKind, Currency, SessionStatus, SettledBy};
 use crate::fixed::{Fixed, Money, Percent};
 
 /// Energy in kWh with three decimals: an exact count of Wh shown in kWh.
@@ -53,6 +53,14 @@ pub struct Session {
     pub currency: Option<Currency>,
     pub base_charges: Option<Money>,
     pub tax: Option<Percent>,
+    /// Who closed the session: `charger` (its StopTransaction), `new_transaction` (a new Start on
+    /// its connector), `connector_available` or `charger_reboot` (closed provisionally when no
+    /// Stop came), `operator`; null while Active.
+    pub settled_by: Option<SettledBy>,
+    pub settled_at: Option<DateTime<Utc>>,
+    /// The operator who settled it (when `settled_by` is `operator`), and their reason.
+    pub settled_by_user_id: Option<i64>,
+    pub settle_note: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -121,4 +129,23 @@ impl NewSession {
             tax: None,
         }
     }
+}
+
+/// An operator's correction of a settled session's bill: a wallet ledger entry referencing the
+/// session (a Credit for a refund, a Debit for a charge), never an edit of the original debit.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct SessionCorrection {
+    pub id: i64,
+    /// The session's public identifier.
+    pub session_id: String,
+    pub kind: CorrectionKind,
+    pub amount: Money,
+    /// Why, in the operator's words.
+    pub reason: String,
+    /// The wallet ledger entry that moved the money, and the balance after it.
+    pub wallet_transaction_id: i64,
+    pub balance_after: Money,
+    /// The operator's user id.
+    pub created_by: Option<i64>,
+    pub created_at: DateTime<Utc>,
 }

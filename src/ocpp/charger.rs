@@ -19,7 +19,8 @@ use rust_ocpp::v1_6::types::{DataTransferStatus, RegistrationStatus};
 
 use super::frame::CallError;
 use super::link::{Link, internal};
-use super::{stored_time, wire_name};
+use super::wire_name;
+use crate::db::stored_time;
 use crate::db;
 use crate::db::charger_state::{self, BootData, Report};
 

@@ -1,5 +1,5 @@
 //! MeterValues (and a Stop's transactionData): samples stored through the batch writer, and the
-//! running session's live energy and cost moved forward.
+//! running session's live energy and cost (computed by `charging::running`) moved forward.
 //!
 //! Energy is stored in Wh and power in W whatever unit the charger used (kWh, kW, ...); other
 //! measurands keep their unit. Samples are read one by one: one that does not fit the 1.6 schema
@@ -16,11 +16,10 @@ use serde::Deserialize;
 
 use super::frame::CallError;
 use super::link::{Link, internal};
-use super::pricing;
-use super::transaction::LiveTransaction;
-use super::{stored_time, wire_name};
+use super::wire_name;
+use crate::db::stored_time;
 use crate::db;
-use crate::db::meter_values::{LiveReading, SampleRow};
+use crate::db::meter_values::SampleRow;
 use crate::fixed::Fixed;
 
 /// A MeterValues request whose samples are read one at a time (rust-ocpp's `MeterValuesRequest`
@@ -59,8 +58,15 @@ pub async fn meter_values(
         tracing::warn!(charger = %link.charge_point_id, transaction_id = request.transaction_id,
             "MeterValues for a transaction this charger does not have; stored against the charger only");
     }
-    let samples = Samples::read(link, request.connector_id, &request.meter_value, live);
-    let reading = samples.reading(live);
+    let samples = Samples::read(
+        link,
+        request.connector_id,
+        &request.meter_value,
+        live.map(|t| t.session_id),
+    );
+    let reading = live.zip(samples.latest_register).and_then(
+        |(session, (sampled_at, register_wh))| session.reading(register_wh, sampled_at),
+    );
     link.hub.samples.samples(samples.rows, reading).await;
     Ok(MeterValuesResponse {})
 }
@@ -75,13 +81,7 @@ pub async fn store_transaction_data(
     if values.is_empty() {
         return;
     }
-    let live = session_id.map(|session_id| LiveTransaction {
-        session_id,
-        meter_start_wh: 0,
-        rate: None,
-        active: false,
-    });
-    let samples = Samples::read(link, connector, values, live);
+    let samples = Samples::read(link, connector, values, session_id);
     link.hub.samples.samples(samples.rows, None).await;
 }
 
@@ -96,7 +96,7 @@ impl Samples {
         link: &Link,
         connector: u32,
         values: &[LooseMeterValue],
-        live: Option<LiveTransaction>,
+        session_id: Option<i64>,
     ) -> Self {
         let received_at = db::now();
         let mut samples = Samples {
@@ -139,7 +139,7 @@ impl Samples {
                 samples.rows.push(SampleRow {
                     charge_point_id: link.charge_point_id.clone(),
                     connector_number: i32::try_from(connector).unwrap_or(i32::MAX),
-                    session_id: live.map(|t| t.session_id),
+                    session_id,
                     sampled_at,
                     received_at,
                     measurand: wire_name(&measurand),
@@ -152,23 +152,6 @@ impl Samples {
             }
         }
         samples
-    }
-
-    /// The running session's energy and cost as of the latest register reading.
-    fn reading(&self, live: Option<LiveTransaction>) -> Option<LiveReading> {
-        let live = live.filter(|t| t.active)?;
-        let (sampled_at, register_wh) = self.latest_register?;
-        // Never dated after its arrival, so a charger clock ahead of ours cannot freeze it.
-        let sampled_at = sampled_at.min(db::now());
-        let energy = pricing::energy(live.meter_start_wh, register_wh);
-        Some(LiveReading {
-            session_id: live.session_id,
-            energy_wh: energy.wh,
-            running_cost: live
-                .rate
-                .and_then(|rate| pricing::price(energy.wh, rate).ok()),
-            sampled_at,
-        })
     }
 }
 

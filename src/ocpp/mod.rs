@@ -2,19 +2,19 @@
 //!
 //! - [`socket`]: the handshake and one task per connection (reads, pings, replies).
 //! - [`frame`] and [`lenient`]: OCPP-J framing, and the charger quirks read leniently.
-//! - [`link`]: one connection's state and the dispatch of each CALL to its handler.
-//! - [`charger`], [`authorization`], [`transaction`], [`metering`]: what each message does.
-//! - [`pricing`]: the billing rule. [`batcher`]: meter samples reach the database in batches.
+//! - [`link`]: one connection's state; [`dispatch`]: each frame to the handler of its action.
+//! - [`charger`], [`transaction`], [`metering`]: each message translated into calls of the
+//!   charging domain (`crate::charging`) and the charger's state. [`batcher`]: meter samples reach
+//!   the database in batches.
 //! - [`registry`]: at most one live connection per charger in this process.
 
-pub mod authorization;
 pub mod batcher;
 pub mod charger;
+pub mod dispatch;
 pub mod frame;
 pub mod lenient;
 pub mod link;
 pub mod metering;
-pub mod pricing;
 pub mod registry;
 pub mod socket;
 pub mod transaction;
@@ -27,7 +27,6 @@ use rust_ocpp::v1_6::types::RegistrationStatus;
 
 use crate::config::UnknownChargers;
 use crate::db::Db;
-use crate::fixed::Money;
 use crate::{AppState, Config};
 
 /// The OCPP settings, from the configuration.
@@ -35,7 +34,6 @@ use crate::{AppState, Config};
 pub struct Settings {
     pub heartbeat_interval: u32,
     pub unknown_chargers: RegistrationStatus,
-    pub min_balance: Money,
     pub max_frame_bytes: usize,
     pub ping_interval: Option<Duration>,
 }
@@ -48,7 +46,6 @@ impl Settings {
                 UnknownChargers::Pending => RegistrationStatus::Pending,
                 UnknownChargers::Rejected => RegistrationStatus::Rejected,
             },
-            min_balance: config.ocpp_min_balance,
             max_frame_bytes: config.ocpp_max_frame_bytes as usize,
             ping_interval: (config.ocpp_ping_interval > 0)
                 .then(|| Duration::from_secs(config.ocpp_ping_interval)),
@@ -60,6 +57,8 @@ impl Settings {
 #[derive(Debug)]
 pub struct Hub {
     pub settings: Settings,
+    /// The charging rules the messages are judged by.
+    pub rules: crate::charging::Rules,
     pub registry: registry::Registry,
     pub samples: batcher::SampleWriter,
 }
@@ -69,6 +68,7 @@ impl Hub {
         let (samples, _writer) = batcher::SampleWriter::start(db.clone());
         Self {
             settings: Settings::from_config(config),
+            rules: crate::charging::Rules::from_config(config),
             registry: registry::Registry::default(),
             samples,
         }
@@ -100,9 +100,4 @@ pub fn wire_name<T: serde::Serialize>(value: &T) -> String {
         Ok(serde_json::Value::String(name)) => name,
         other => format!("{other:?}"),
     }
-}
-
-/// A charger's timestamp as stored: whole microseconds, like every time evcms keeps.
-pub fn stored_time(at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-    chrono::SubsecRound::trunc_subsecs(at, 6)
 }

@@ -52,7 +52,7 @@ pub fn price(energy_wh: i64, rate: Rate) -> Result<Money, FixedError> {
 /// (99,999,999.99): a reading that absurd is a meter fault to flag, not a bill to send.
 pub fn billable(energy_wh: i64, rate: Rate) -> Result<Money, FixedError> {
     let amount = price(energy_wh, rate)?;
-    if amount.to_minor() > crate::db::wallet::max_balance().to_minor() {
+    if amount.to_minor() > crate::domain::customer::wallet_ceiling().to_minor() {
         return Err(FixedError::TooLarge);
     }
     Ok(amount)

@@ -1,0 +1,171 @@
+//! A transaction starts, in one database transaction:
+//!
+//! 1. lock the charger's live point (Starts and Stops on one charger queue behind each other) and
+//!    read its tariff;
+//! 2. a repeated Start (same point, tag, time and meter start: the charger did not get our answer)
+//!    gets its first transaction id and verdict, and changes nothing;
+//! 3. sessions still Active on the connector lost their Stop: they are settled up to this Start's
+//!    meter start and flagged ("zombies", which would keep their tag busy as ConcurrentTx forever);
+//! 4. lock the tag's customer and judge the tag ([`super::tag`]);
+//! 5. record the session with its tariff snapshot: Active when accepted, Cancelled when refused
+//!    (a refused Start still gets a real transaction id: the charger may go on and send a Stop).
+
+use chrono::{DateTime, Utc};
+
+use super::running::RunningSession;
+use super::settle::{self, Settle};
+use super::tag::{self, TagStanding, TagVerdict};
+use super::{ChargingError, Rules};
+use crate::db::transactions::{self, PointForStart};
+use crate::db::{self, Db, Tx, sessions};
+use crate::domain::enums::{SessionStatus, SettledBy};
+use crate::domain::session::NewSession;
+
+/// The largest transaction id a charger can hold (OCPP 1.6 transaction ids are 32-bit integers).
+const MAX_TRANSACTION_ID: i64 = i32::MAX as i64;
+
+/// A charger's report that charging started.
+#[derive(Debug, Clone, Copy)]
+pub struct Start<'a> {
+    pub charge_point_id: &'a str,
+    /// The connector's number on the charger (1, 2, ...).
+    pub connector: u32,
+    pub id_tag: &'a str,
+    pub started_at: DateTime<Utc>,
+    pub meter_start_wh: i64,
+}
+
+/// What the charger is told, and what its connection remembers.
+#[derive(Debug, Clone, Copy)]
+pub struct Opened {
+    pub transaction_id: i64,
+    pub standing: TagStanding,
+    /// The session just recorded; None for a repeated Start.
+    pub session: Option<RunningSession>,
+}
+
+pub async fn open(db: &Db, rules: &Rules, start: Start<'_>) -> Result<Opened, ChargingError> {
+    let now = db::now();
+    let started_at = db::stored_time(start.started_at);
+    let mut tx = db.begin().await?;
+    let point = transactions::lock_point(&mut tx, start.charge_point_id)
+        .await?
+        .ok_or(ChargingError::NotAdopted)?;
+    if let Some(first) = transactions::repeated_start(
+        &mut tx,
+        point.point_id,
+        start.id_tag,
+        started_at,
+        start.meter_start_wh,
+    )
+    .await?
+    {
+        tx.commit().await?;
+        tracing::info!(charger = %start.charge_point_id, transaction_id = first.transaction_id,
+            "repeated StartTransaction answered with its first transaction id");
+        let verdict = first
+            .id_tag_status
+            .as_deref()
+            .and_then(TagVerdict::from_recorded)
+            .unwrap_or(TagVerdict::Accepted);
+        return Ok(Opened {
+            transaction_id: first.transaction_id,
+            standing: TagStanding::of(verdict),
+            session: None,
+        });
+    }
+    let connector =
+        transactions::connector_record(&mut tx, point.point_id, start.connector).await?;
+    if let Some(connector) = connector {
+        close_zombies(&mut tx, point.point_id, connector, &start, now).await?;
+    }
+    let holder = if transactions::lock_tag_customer(&mut tx, start.id_tag).await? {
+        transactions::tag_holder_in(&mut tx, start.id_tag).await?
+    } else {
+        None
+    };
+    let standing = tag::judge(holder.as_ref(), now, rules.min_balance);
+    let accepted = standing.verdict.is_accepted();
+    let session = NewSession {
+        customer_id: holder.as_ref().map(|h| h.customer_id),
+        connector_id: connector,
+        status: if accepted {
+            SessionStatus::Active
+        } else {
+            SessionStatus::Cancelled
+        },
+        id_tag: Some(start.id_tag.to_owned()),
+        meter_start_wh: Some(start.meter_start_wh),
+        id_tag_status: Some(standing.verdict.recorded().to_owned()),
+        anomaly: start_anomaly(&point, connector, start.connector),
+        tariff_id: point.tariff_id,
+        currency: point.currency,
+        base_charges: point.base_charges,
+        tax: point.tax,
+        ..NewSession::started(uuid::Uuid::new_v4().to_string(), point.point_id, started_at)
+    };
+    let id = sessions::insert(&mut tx, &session, now).await?;
+    let transaction_id = transactions::assign_transaction_id(&mut tx, id).await?;
+    if transaction_id > MAX_TRANSACTION_ID {
+        return Err(ChargingError::TransactionIdsExhausted);
+    }
+    tx.commit().await?;
+    tracing::info!(charger = %start.charge_point_id, transaction_id, connector = start.connector,
+        verdict = standing.verdict.recorded(), "transaction started");
+    Ok(Opened {
+        transaction_id,
+        standing,
+        session: Some(RunningSession {
+            session_id: id,
+            meter_start_wh: start.meter_start_wh,
+            rate: point
+                .base_charges
+                .zip(point.tax)
+                .map(|(base_charges, tax)| super::pricing::Rate { base_charges, tax }),
+            active: accepted,
+        }),
+    })
+}
+
+/// What an operator should know from the start: a connector the point lacks, no tariff.
+fn start_anomaly(point: &PointForStart, connector: Option<i64>, number: u32) -> Option<String> {
+    let mut notes = Vec::new();
+    if connector.is_none() {
+        notes.push(format!(
+            "connector {number} is not one of the point's connectors"
+        ));
+    }
+    if point.base_charges.is_none() {
+        notes.push("the point has no tariff: the session is not billed".to_owned());
+    }
+    (!notes.is_empty()).then(|| notes.join("; "))
+}
+
+/// Settles the sessions still Active on the connector a new transaction starts on: their Stop was
+/// lost. The new meter start is the register at the old one's end, so each is billed up to it
+/// and flagged. This close is final (energy after it belongs to the new session): a late Stop
+/// for it finds it settled and bills nothing more.
+async fn close_zombies(
+    tx: &mut Tx,
+    point_id: i64,
+    connector: i64,
+    start: &Start<'_>,
+    now: DateTime<Utc>,
+) -> Result<(), ChargingError> {
+    for zombie in transactions::active_on_connector(tx, point_id, connector).await? {
+        tracing::warn!(session = %zombie.session_id, "closing a session whose StopTransaction never came: a new transaction started on its connector");
+        let end = Settle {
+            meter_stop_wh: start.meter_start_wh,
+            at: start.started_at,
+            reason: "Other".to_owned(),
+            source: SettledBy::NewTransaction,
+            note: Some(
+                "closed without a StopTransaction when a new transaction started on its connector"
+                    .to_owned(),
+            ),
+            operator: None,
+        };
+        settle::settle(tx, &zombie, &end, now).await?;
+    }
+    Ok(())
+}
