@@ -1140,7 +1140,12 @@ async fn a_stop_with_transaction_id_minus_one_settles_the_tags_open_session(back
     assert_eq!(session["status"], "Completed");
     assert_eq!(session["energy_wh"], 2000);
     assert_eq!(money(&session["billed_amount"]), "43.66");
-    assert!(session["anomaly"].as_str().unwrap().contains("without its transaction id"));
+    assert!(
+        session["anomaly"]
+            .as_str()
+            .unwrap()
+            .contains("without its transaction id")
+    );
     assert_eq!(app.debits(&site).await.len(), 1);
     // Without an idTag, or with another tag, -1 settles nothing.
     let (other_tx, _) = start(&mut cp, 2, &site.id_tag, 50_000).await;

@@ -72,7 +72,9 @@ async fn stop_session(
         .await
         .map_err(failed)?
         .map_err(|r| refused(r, &session_id))?;
-    visible_session(&state, &caller, &session_id).await.map(Json)
+    visible_session(&state, &caller, &session_id)
+        .await
+        .map(Json)
 }
 
 /// A refund or an extra charge on a settled session.
@@ -130,7 +132,9 @@ async fn list_corrections(
     Path(session_id): Path<String>,
 ) -> ApiResult<Json<Vec<SessionCorrection>>> {
     let session = visible_session(&state, &caller, &session_id).await?;
-    Ok(Json(db::corrections::of_session(&state.db, session.id).await?))
+    Ok(Json(
+        db::corrections::of_session(&state.db, session.id).await?,
+    ))
 }
 
 fn failed(error: ChargingError) -> ApiError {
@@ -181,8 +185,8 @@ fn refused(refusal: Refusal, session_id: &str) -> ApiError {
             "customer_deleted",
             "the session's customer was deleted: their wallet cannot be corrected".to_owned(),
         ),
-        Refusal::Wallet(WalletRefusal::DuplicateReference) => ApiError::conflict(
-            "this correction was already applied; retry to record a new one",
-        ),
+        Refusal::Wallet(WalletRefusal::DuplicateReference) => {
+            ApiError::conflict("this correction was already applied; retry to record a new one")
+        }
     }
 }

@@ -244,6 +244,14 @@ pub fn non_negative<const S: u32>(value: In<Fixed<S>>, below: i64) -> Checked<Op
     }
 }
 
+/// A whole number from `min` to `max`.
+pub fn whole(value: In<i64>, min: i64, max: i64) -> Checked<Option<i64>> {
+    match read(value)? {
+        Some(n) if n < min || n > max => Err(format!("must be from {min} to {max}")),
+        other => Ok(other),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,13 +333,5 @@ mod tests {
         let err = result.unwrap_err();
         assert_eq!(err.details.len(), 2);
         assert_eq!(err.details[1].field, "city");
-    }
-}
-
-/// A whole number from `min` to `max`.
-pub fn whole(value: In<i64>, min: i64, max: i64) -> Checked<Option<i64>> {
-    match read(value)? {
-        Some(n) if n < min || n > max => Err(format!("must be from {min} to {max}")),
-        other => Ok(other),
     }
 }

@@ -34,13 +34,17 @@ pub enum Refusal {
     /// Only an Active session can be settled.
     NotActive(SessionStatus),
     /// The reading given is below the session's meter start (or its last reading).
-    MeterBelow { lowest_wh: i64 },
+    MeterBelow {
+        lowest_wh: i64,
+    },
     /// Only a settled, billed session can be corrected.
     NotBilled,
     /// The session has no customer to refund or charge.
     NoCustomer,
     /// A refund above what is left of the bill.
-    RefundAboveBill { refundable: Money },
+    RefundAboveBill {
+        refundable: Money,
+    },
     /// The wallet refused the entry (insufficient funds, balance limit, customer deleted).
     Wallet(WalletRefusal),
 }
@@ -78,7 +82,11 @@ pub async fn stop_session(
     };
     settle::settle(&mut tx, &session, &end, now).await?;
     tx.commit().await?;
-    tracing::info!(session = session_id, user = stop.user_id, "session settled by an operator");
+    tracing::info!(
+        session = session_id,
+        user = stop.user_id,
+        "session settled by an operator"
+    );
     Ok(Ok(()))
 }
 
@@ -142,10 +150,12 @@ pub async fn correct(
 
 /// What may still be refunded: the bill plus extra charges, less earlier refunds.
 pub fn refundable(billed: Money, earlier: &[SessionCorrection]) -> Money {
-    let net = earlier.iter().fold(billed.to_minor(), |sum, c| match c.kind {
-        CorrectionKind::Refund => sum - c.amount.to_minor(),
-        CorrectionKind::Charge => sum + c.amount.to_minor(),
-    });
+    let net = earlier
+        .iter()
+        .fold(billed.to_minor(), |sum, c| match c.kind {
+            CorrectionKind::Refund => sum - c.amount.to_minor(),
+            CorrectionKind::Charge => sum + c.amount.to_minor(),
+        });
     Money::from_minor(net.max(0))
 }
 

@@ -38,7 +38,11 @@ pub fn start(db: Db, rules: Rules) -> Option<JoinHandle<()>> {
             tick.tick().await;
             match sweep(&db, &rules, db::now()).await {
                 Ok(swept) if swept != Swept::default() => {
-                    tracing::info!(closed = swept.closed, flagged = swept.flagged, "session sweep")
+                    tracing::info!(
+                        closed = swept.closed,
+                        flagged = swept.flagged,
+                        "session sweep"
+                    )
                 }
                 Ok(_) => {}
                 Err(e) => tracing::warn!(error = %e, "session sweep failed; retried next round"),
@@ -59,15 +63,22 @@ pub async fn sweep(db: &Db, rules: &Rules, now: DateTime<Utc>) -> Result<Swept, 
         }
     }
     if let Some(silence) = rules.meter_silence {
-        let note = format!(
-            "no meter value for over {} minutes",
-            silence.as_secs().div_ceil(60)
-        );
+        let note = format!("no meter value for over {}", spoken(silence));
         let mut tx = db.begin().await?;
         swept.flagged = transactions::flag_silent(&mut tx, now - silence, &note, now).await?;
         tx.commit().await?;
     }
     Ok(swept)
+}
+
+/// A period as an operator reads it: "90 s", "15 min".
+fn spoken(period: Duration) -> String {
+    let seconds = period.as_secs();
+    if seconds >= 120 && seconds.is_multiple_of(60) {
+        format!("{} min", seconds / 60)
+    } else {
+        format!("{seconds} s")
+    }
 }
 
 /// Closes one abandoned session at its last meter reading; false when it was settled meanwhile.

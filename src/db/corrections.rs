@@ -51,7 +51,13 @@ pub async fn insert(
         .bind(c.session).bind(c.wallet_transaction_id).bind(c.kind).bind(c.amount)
         .bind(c.reason).bind(c.user_id).bind(now)
         .fetch_one(conn).await)?;
-    let sql = concat!("SELECT ", columns!(), " FROM ", from!(), " WHERE sc.id = $1");
+    let sql = concat!(
+        "SELECT ",
+        columns!(),
+        " FROM ",
+        from!(),
+        " WHERE sc.id = $1"
+    );
     on_tx!(tx, conn => sqlx::query_as(sql).bind(id).fetch_one(conn).await)
 }
 

@@ -21,7 +21,6 @@ macro_rules! columns {
     };
 }
 
-
 /// One balance change to record.
 #[derive(Debug, Clone)]
 pub struct LedgerEntry {

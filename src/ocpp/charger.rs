@@ -20,9 +20,9 @@ use rust_ocpp::v1_6::types::{DataTransferStatus, RegistrationStatus};
 use super::frame::CallError;
 use super::link::{Link, internal};
 use super::wire_name;
-use crate::db::stored_time;
 use crate::db;
 use crate::db::charger_state::{self, BootData, Report};
+use crate::db::stored_time;
 
 /// How long a charger that was not accepted waits before booting again, in seconds.
 const RETRY_BOOT_AFTER: u32 = 60;

@@ -50,7 +50,6 @@ const CENTRAL_SYSTEM_ACTIONS: &[&str] = &[
     "UpdateFirmware",
 ];
 
-
 impl Link {
     /// Handles one text frame; returns the frame to answer with, if any.
     pub async fn handle_text(&mut self, text: &str) -> Option<String> {
@@ -213,7 +212,6 @@ impl Link {
         })?;
         Ok(request)
     }
-
 }
 
 /// Serializes a confirmation.

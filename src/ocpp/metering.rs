@@ -17,9 +17,9 @@ use serde::Deserialize;
 use super::frame::CallError;
 use super::link::{Link, internal};
 use super::wire_name;
-use crate::db::stored_time;
 use crate::db;
 use crate::db::meter_values::SampleRow;
+use crate::db::stored_time;
 use crate::fixed::Fixed;
 
 /// A MeterValues request whose samples are read one at a time (rust-ocpp's `MeterValuesRequest`
@@ -64,9 +64,9 @@ pub async fn meter_values(
         &request.meter_value,
         live.map(|t| t.session_id),
     );
-    let reading = live.zip(samples.latest_register).and_then(
-        |(session, (sampled_at, register_wh))| session.reading(register_wh, sampled_at),
-    );
+    let reading = live
+        .zip(samples.latest_register)
+        .and_then(|(session, (sampled_at, register_wh))| session.reading(register_wh, sampled_at));
     link.hub.samples.samples(samples.rows, reading).await;
     Ok(MeterValuesResponse {})
 }

@@ -77,9 +77,7 @@ pub async fn stop(
         at: request.timestamp,
         reason,
     };
-    let outcome = stop::stop(&link.db, &charger_stop)
-        .await
-        .map_err(refused)?;
+    let outcome = stop::stop(&link.db, &charger_stop).await.map_err(refused)?;
     let accepted = || {
         request
             .id_tag
