@@ -67,8 +67,12 @@ pub async fn settle(
     end: &Settle,
     now: DateTime<Utc>,
 ) -> Result<Settled, ChargingError> {
+    // A Completed session with no record of who settled it (written by other means) is final.
+    let open = session.settled_by.is_none()
+        && session.meter_stop_wh.is_none()
+        && session.status != SessionStatus::Completed;
     match session.settled_by {
-        None if session.meter_stop_wh.is_none() => close(tx, session, end, now).await,
+        None if open => close(tx, session, end, now).await,
         Some(by) if by.is_provisional() && end.source == SettledBy::Charger => {
             bill_difference(tx, session, end, by, now).await
         }
