@@ -7,8 +7,8 @@ mod common;
 
 use std::time::Duration;
 
-use chrono::{Duration as Span, Utc};
-use common::ocpp::Site;
+use chrono::Utc;
+use common::ocpp::{Site, minutes_ago, money};
 use common::{Backend, TestApp};
 use evcms_sim::Charger;
 use evcms_sim::ocpp::types::{ChargePointErrorCode, ChargePointStatus, Reason};
@@ -23,10 +23,6 @@ both_databases!(
     a_session_without_meter_values_is_flagged_but_stays_open,
     a_bill_is_corrected_by_ledger_entries_that_reference_the_session,
 );
-
-fn minutes_ago(m: i64) -> chrono::DateTime<Utc> {
-    Utc::now() - Span::minutes(m)
-}
 
 /// evcms with the session rules shortened so a test sees them act.
 async fn spawn_with_rules(backend: Backend, grace_s: u64, silence_s: u64) -> Option<TestApp> {
@@ -64,13 +60,6 @@ async fn charging(
         .unwrap()
         .to_owned();
     (cp, tx, session_id)
-}
-
-fn money(v: &Value) -> String {
-    format!(
-        "{:.2}",
-        v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
-    )
 }
 
 async fn balance(app: &TestApp, site: &Site) -> String {
@@ -111,6 +100,22 @@ async fn session_until(
         "session never reached the expected state: {}",
         app.session_of(transaction_id).await
     );
+}
+
+/// A session with 5 kWh by its last meter value whose connector then reported Available and whose
+/// Stop was lost, waited for until the sweep closes it; returns the charger, transaction id,
+/// session id and the closed session.
+async fn closed_after_available(app: &TestApp, site: &Site) -> (Charger, i32, String, Value) {
+    let (mut cp, tx, session_id) = charging(app, site, 0, 5_000).await;
+    cp.status(
+        1,
+        ChargePointStatus::Available,
+        ChargePointErrorCode::NoError,
+    )
+    .await
+    .unwrap();
+    let session = session_until(app, tx, |s| s["status"] != "Active").await;
+    (cp, tx, session_id, session)
 }
 
 async fn an_operator_settles_a_stuck_session_once_and_a_late_stop_bills_the_difference(
@@ -305,16 +310,7 @@ async fn a_session_left_open_after_its_connector_went_available_is_closed_provis
         return;
     };
     let site = app.site("500.00").await;
-    let (mut cp, tx, session_id) = charging(&app, &site, 0, 5_000).await;
-    // Occupied, then Available, and the Stop is lost.
-    cp.status(
-        1,
-        ChargePointStatus::Available,
-        ChargePointErrorCode::NoError,
-    )
-    .await
-    .unwrap();
-    let session = session_until(&app, tx, |s| s["status"] != "Active").await;
+    let (mut cp, tx, session_id, session) = closed_after_available(&app, &site).await;
     assert_eq!(session["status"], "Completed");
     assert_eq!(session["settled_by"], "connector_available");
     assert_eq!(session["meter_stop_wh"], 5_000);
@@ -399,15 +395,7 @@ async fn a_late_stop_below_the_provisional_end_bills_nothing_more(backend: Backe
         return;
     };
     let site = app.site("500.00").await;
-    let (mut cp, tx, _) = charging(&app, &site, 0, 5_000).await;
-    cp.status(
-        1,
-        ChargePointStatus::Available,
-        ChargePointErrorCode::NoError,
-    )
-    .await
-    .unwrap();
-    session_until(&app, tx, |s| s["status"] != "Active").await;
+    let (mut cp, tx, _, _) = closed_after_available(&app, &site).await;
     cp.stop_transaction(tx, 4_000, minutes_ago(1), None, None)
         .await
         .unwrap();

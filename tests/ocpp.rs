@@ -6,6 +6,7 @@ mod common;
 use std::time::Duration;
 
 use chrono::{Duration as Span, Utc};
+use common::ocpp::{minutes_ago, money};
 use common::{Backend, TestApp};
 use evcms_sim::ocpp::types::{
     AuthorizationStatus, ChargePointErrorCode, ChargePointStatus, Reason, RegistrationStatus,
@@ -38,10 +39,6 @@ both_databases!(
     a_stop_with_transaction_id_minus_one_settles_the_tags_open_session,
 );
 
-fn minutes_ago(m: i64) -> chrono::DateTime<Utc> {
-    Utc::now() - Span::minutes(m)
-}
-
 /// A charger of `site`, connected and booted.
 async fn booted(app: &TestApp, site: &common::ocpp::Site) -> Charger {
     let mut charger = app.charger(&site.device_id).await;
@@ -68,15 +65,6 @@ async fn start(
         .expect("start");
     assert!(started.transaction_id > 0, "transaction ids are positive");
     (started.transaction_id, started.id_tag_info.status)
-}
-
-/// An amount to the paisa (the harness compares numbers by value; the written scale of amounts is
-/// checked by the money tests on the raw text).
-fn money(v: &Value) -> String {
-    format!(
-        "{:.2}",
-        v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
-    )
 }
 
 async fn a_full_session_is_billed_to_the_paisa_and_debited_once(backend: Backend) {

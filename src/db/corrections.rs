@@ -27,6 +27,14 @@ macro_rules! from {
     };
 }
 
+const OF_SESSION: &str = concat!(
+    "SELECT ",
+    columns!(),
+    " FROM ",
+    from!(),
+    " WHERE sc.session_id = $1 ORDER BY sc.id"
+);
+
 /// A correction to record.
 #[derive(Debug, Clone)]
 pub struct NewCorrection<'a> {
@@ -63,14 +71,7 @@ pub async fn insert(
 
 /// The corrections of session record `session`, oldest first.
 pub async fn of_session(db: &Db, session: i64) -> Result<Vec<SessionCorrection>, sqlx::Error> {
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM ",
-        from!(),
-        " WHERE sc.session_id = $1 ORDER BY sc.id"
-    );
-    on_read!(db, pool => sqlx::query_as(sql).bind(session).fetch_all(pool).await)
+    on_read!(db, pool => sqlx::query_as(OF_SESSION).bind(session).fetch_all(pool).await)
 }
 
 /// The corrections of session record `session` so far, inside `tx` (after locking the session).
@@ -78,12 +79,5 @@ pub async fn of_session_in(
     tx: &mut Tx,
     session: i64,
 ) -> Result<Vec<SessionCorrection>, sqlx::Error> {
-    let sql = concat!(
-        "SELECT ",
-        columns!(),
-        " FROM ",
-        from!(),
-        " WHERE sc.session_id = $1 ORDER BY sc.id"
-    );
-    on_tx!(tx, conn => sqlx::query_as(sql).bind(session).fetch_all(conn).await)
+    on_tx!(tx, conn => sqlx::query_as(OF_SESSION).bind(session).fetch_all(conn).await)
 }

@@ -188,3 +188,17 @@ impl TestApp {
             .expect("query")
     }
 }
+
+/// `m` minutes before now: a charger's timestamp in the recent past.
+pub fn minutes_ago(m: i64) -> DateTime<Utc> {
+    Utc::now() - chrono::Duration::minutes(m)
+}
+
+/// An amount to the paisa (the harness compares numbers by value; the written scale of amounts is
+/// checked by the money tests on the raw text).
+pub fn money(v: &Value) -> String {
+    format!(
+        "{:.2}",
+        v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+    )
+}
