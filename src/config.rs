@@ -97,6 +97,28 @@ pub struct Config {
     #[arg(long, env = "EVCMS_SESSION_METER_SILENCE", default_value_t = 3600)]
     pub session_meter_silence: u64,
 
+    /// Where uploaded files (station images) are kept: `file://FOLDER` on the local disk, or
+    /// `s3://BUCKET[/PREFIX]` with the usual AWS_* variables (AWS_ENDPOINT_URL for MinIO and other
+    /// S3-compatible stores).
+    #[arg(
+        long,
+        env = "EVCMS_STORAGE_URL",
+        default_value = "file://./evcms-files"
+    )]
+    pub storage_url: String,
+
+    /// Largest image upload in bytes; a larger one gets 413.
+    #[arg(long, env = "EVCMS_MAX_IMAGE_BYTES", default_value_t = 5 * 1024 * 1024)]
+    pub max_image_bytes: u64,
+
+    /// Largest image in pixels (width × height); a larger one is refused before it is decoded.
+    #[arg(long, env = "EVCMS_MAX_IMAGE_PIXELS", default_value_t = 40_000_000)]
+    pub max_image_pixels: u64,
+
+    /// Seconds a deleted image's files are kept before the sweep removes them from the store.
+    #[arg(long, env = "EVCMS_IMAGE_PURGE_AFTER", default_value_t = 86_400)]
+    pub image_purge_after: u64,
+
     /// Log filter in tracing's EnvFilter syntax, e.g. `info` or `evcms=debug,tower_http=debug`.
     #[arg(long = "log", env = "RUST_LOG", default_value = "info", global = true)]
     pub log_filter: String,
@@ -151,6 +173,10 @@ impl fmt::Debug for Config {
             .field("ocpp_ping_interval", &self.ocpp_ping_interval)
             .field("session_close_grace", &self.session_close_grace)
             .field("session_meter_silence", &self.session_meter_silence)
+            .field("storage_url", &self.storage_url)
+            .field("max_image_bytes", &self.max_image_bytes)
+            .field("max_image_pixels", &self.max_image_pixels)
+            .field("image_purge_after", &self.image_purge_after)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
             .field("security", &self.security)

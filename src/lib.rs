@@ -12,7 +12,9 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod fixed;
+pub mod images;
 pub mod ocpp;
+pub mod storage;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -30,12 +32,15 @@ pub struct AppState {
     /// The OCPP endpoint's shared state: live connections and the meter-sample writer.
     pub ocpp: Arc<ocpp::Hub>,
     pub auth: auth::Auth,
+    /// Uploaded files (station images): the store and the upload limits.
+    pub files: Arc<api::station_images::Files>,
 }
 
 /// A ready-to-serve evcms: database open and migrated, listener bound.
 pub struct App {
     listener: TcpListener,
     router: axum::Router,
+    files: Arc<api::station_images::Files>,
     db: Db,
     ocpp: Arc<ocpp::Hub>,
     tls: Option<std::sync::Arc<tokio_rustls::rustls::ServerConfig>>,
@@ -50,6 +55,8 @@ pub enum StartError {
     Auth(#[from] auth::AuthStartError),
     #[error(transparent)]
     Tls(#[from] auth::tls::TlsError),
+    #[error(transparent)]
+    Storage(#[from] storage::StorageError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: SocketAddr,
@@ -64,6 +71,7 @@ impl App {
             (Some(cert), Some(key)) => Some(auth::tls::server_config(cert, key)?),
             _ => None,
         };
+        let storage = storage::Storage::open(&config.storage_url)?;
         let db = Db::connect(&config.database_url, config.db_max_connections).await?;
         let auth = auth::Auth::start(&db, &config.security).await?;
         let listener = TcpListener::bind(config.bind)
@@ -77,11 +85,14 @@ impl App {
             db: db.clone(),
             ocpp: ocpp.clone(),
             auth,
+            files: Arc::new(api::station_images::Files::new(storage, config)),
         };
+        let files = state.files.clone();
         let router = api::router(state, config);
         Ok(Self {
             listener,
             router,
+            files,
             db,
             ocpp,
             tls,
@@ -115,6 +126,7 @@ impl App {
     ) -> std::io::Result<()> {
         // Closing abandoned sessions needs no request to trigger it; it stops with the server.
         let sweeper = charging::sweep::start(self.db.clone(), self.ocpp.rules.clone());
+        let purge = api::station_images::start_purge(self.db.clone(), self.files.clone());
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -138,6 +150,7 @@ impl App {
         if let Some(sweeper) = sweeper {
             sweeper.abort();
         }
+        purge.abort();
         self.ocpp.shut_down().await;
         self.db.close().await;
         Ok(())

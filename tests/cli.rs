@@ -14,7 +14,14 @@ fn evcms() -> Command {
         .env_remove("EVCMS_JWT_SECRET")
         .env_remove("EVCMS_USER_PASSWORD")
         .env("RUST_LOG", "info")
-        .env("EVCMS_LOG_FORMAT", "json");
+        .env("EVCMS_LOG_FORMAT", "json")
+        .env(
+            "EVCMS_STORAGE_URL",
+            format!(
+                "file://{}",
+                std::env::temp_dir().join("evcms-cli-files").display()
+            ),
+        );
     command
 }
 

@@ -13,6 +13,7 @@ pub mod points;
 pub mod query;
 pub mod session_actions;
 pub mod sessions;
+pub mod station_images;
 pub mod stations;
 pub mod tariffs;
 pub mod users;
@@ -75,6 +76,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
             get(move || async move { Json(openapi.clone()) }),
         )
         .route("/api/health", get(health))
+        .route("/files/{*key}", get(station_images::serve_file))
         .merge(crate::ocpp::routes())
         .method_not_allowed_fallback(method_not_allowed)
         .fallback_service(static_files)
@@ -148,6 +150,7 @@ fn cms_routes() -> OpenApiRouter<AppState> {
         .merge(customers::routes())
         .merge(sessions::routes())
         .merge(session_actions::routes())
+        .merge(station_images::routes())
         .merge(id_tags::routes())
         .merge(chargers::routes())
         .merge(meter_values::routes())

@@ -265,7 +265,8 @@ async fn list_stations(
     let page = r.page(&paging);
     let sort = r.sort(q.sort.as_deref(), SORTS, Sort::newest_first());
     r.finish()?;
-    let result = db::stations::list(&state.db, &filter, &sort, page).await?;
+    let mut result = db::stations::list(&state.db, &filter, &sort, page).await?;
+    result.rows = super::station_images::with_covers(&state, result.rows).await?;
     Ok(Json(Page::new(result, page, |s| s)))
 }
 
@@ -278,7 +279,10 @@ async fn get_station(
     caller: Caller,
     Path(station_id): Path<String>,
 ) -> ApiResult<Json<Station>> {
-    Ok(Json(find(&state, &caller, &station_id).await?))
+    let station = find(&state, &caller, &station_id).await?;
+    Ok(Json(
+        super::station_images::with_images(&state, station).await?,
+    ))
 }
 
 /// The live station `station_id`, if the caller may see it (another organization's is 404,

@@ -20,6 +20,7 @@ pub mod meter_values_read;
 pub mod organizations;
 pub mod points;
 pub mod sessions;
+pub mod station_images;
 pub mod stations;
 pub mod tariffs;
 pub mod transactions;

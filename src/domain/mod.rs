@@ -9,5 +9,6 @@ pub mod organization;
 pub mod point;
 pub mod session;
 pub mod station;
+pub mod station_image;
 pub mod tariff;
 pub mod user;

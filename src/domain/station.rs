@@ -39,6 +39,16 @@ pub struct Station {
     pub deleted: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The cover image's URL (see `images`); null without images.
+    #[sqlx(skip)]
+    pub image_url: Option<String>,
+    /// The cover's thumbnail (320 pixels wide), for lists.
+    #[sqlx(skip)]
+    pub thumbnail_url: Option<String>,
+    /// The station's images in their order; shown on a single station, not in lists.
+    #[sqlx(skip)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub images: Option<Vec<super::station_image::StationImage>>,
 }
 
 /// A station's editable fields, validated.

@@ -8,6 +8,7 @@
 //! failure.
 #![allow(dead_code)]
 
+pub mod images;
 pub mod ocpp;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -57,12 +58,16 @@ pub struct TestApp {
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _sqlite_dir: Option<tempfile::TempDir>,
+    /// The local file store (station images) of this test.
+    pub files_dir: tempfile::TempDir,
     postgres_db: Option<(String, String)>,
 }
 
 /// A fresh database for one test: its URL, and what must live until the test ends.
 pub struct TestDb {
     pub url: String,
+    /// A folder of its own for the local file store.
+    pub files_dir: tempfile::TempDir,
     sqlite_dir: Option<tempfile::TempDir>,
     postgres_db: Option<(String, String)>,
 }
@@ -90,6 +95,7 @@ impl TestDb {
                 );
                 Some(Self {
                     url,
+                    files_dir: tempfile::tempdir().expect("temp dir"),
                     sqlite_dir: Some(dir),
                     postgres_db: None,
                 })
@@ -125,6 +131,7 @@ impl TestDb {
                     .unwrap_or(admin.clone());
                 Some(Self {
                     url: format!("{base}/{name}"),
+                    files_dir: tempfile::tempdir().expect("temp dir"),
                     sqlite_dir: None,
                     postgres_db: Some((admin, name)),
                 })
@@ -150,6 +157,7 @@ impl TestApp {
         config.public_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/public").into();
         config.db_max_connections = 4;
         config.security.admin_password = Some(ADMIN_PASSWORD.to_owned());
+        config.storage_url = format!("file://{}", db.files_dir.path().display());
         Some((config, db))
     }
 
@@ -183,6 +191,7 @@ impl TestApp {
             shutdown: Some(tx),
             server: Some(server),
             _sqlite_dir: db.sqlite_dir,
+            files_dir: db.files_dir,
             postgres_db: db.postgres_db,
         };
         test_app.token = test_app.login_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
