@@ -49,6 +49,14 @@ export function forgetToken() {
   sessionStorage.removeItem(TOKEN_KEY);
   sessionStorage.removeItem(USER_KEY);
 }
+/**
+ * Whether the signed-in user may change data. Viewers may only read: the server refuses their
+ * writes (403) whatever the UI shows, so this only decides which buttons to offer.
+ */
+export const canChange = () => {
+  const user = getUser();
+  return Boolean(user) && user.role !== 'viewer';
+};
 /** `handler` runs when the server refuses the token (401): the UI goes back to its login. */
 export function onUnauthorized(handler) { unauthorizedHandler = handler; }
 
@@ -151,14 +159,41 @@ export const getIdTag = (idTag) => request('GET', cms(`/id-tags/${seg(idTag)}`))
 export const updateIdTag = (idTag, body) => request('PUT', cms(`/id-tags/${seg(idTag)}`), { body });
 export const removeIdTag = (idTag) => request('DELETE', cms(`/id-tags/${seg(idTag)}`));
 
-// ---- sessions (read-only) -------------------------------------------------------------------
+// ---- sessions (keyed by the string session_id): read, and an operator's actions ------------
 export const listSessions = (query) => request('GET', cms('/sessions'), { query });
 export const listMeterValues = (sessionId, query) =>
   request('GET', cms(`/sessions/${seg(sessionId)}/meter-values`), { query });
+/** Settles an Active session by hand: body {reason, meter_stop_wh?}; answers the session. */
+export const stopSession = (sessionId, body) => request('POST', cms(`/sessions/${seg(sessionId)}/stop`), { body });
+/** The refunds and extra charges on a session's bill, oldest first. */
+export const listSessionCorrections = (sessionId) => request('GET', cms(`/sessions/${seg(sessionId)}/corrections`));
+/** Corrects a settled session's bill: body {kind: "Refund" | "Charge", amount, reason}. */
+export const createSessionCorrection = (sessionId, body) =>
+  request('POST', cms(`/sessions/${seg(sessionId)}/corrections`), { body });
 
 // ---- chargers as they connected over OCPP (read-only, keyed by charge point id) -------------
 export const listChargers = (query) => request('GET', cms('/chargers'), { query });
 export const getCharger = (chargePointId) => request('GET', cms(`/chargers/${seg(chargePointId)}`));
+
+// ---- the API description (OpenAPI), for choices the server defines -------------------------
+let description = null;
+/** GET /api/openapi.json, fetched once per page load (a failure is retried on the next call). */
+export function getApiDescription() {
+  if (!description) {
+    description = request('GET', '/api/openapi.json').catch((err) => {
+      description = null;
+      throw err;
+    });
+  }
+  return description;
+}
+/** The values of the enum schema `name` in the API description, e.g. "CorrectionKind". */
+export async function schemaEnum(name) {
+  const doc = await getApiDescription();
+  const values = doc && doc.components && doc.components.schemas && doc.components.schemas[name] && doc.components.schemas[name].enum;
+  if (!Array.isArray(values)) throw new ApiError(0, 'no_schema', `The API description has no choices for ${name}.`);
+  return values;
+}
 
 /** Fetches every page of a list (at most `maxPages` pages of 100), for pickers. */
 export async function listAll(listFn, query = {}, maxPages = 10) {

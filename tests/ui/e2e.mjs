@@ -2,8 +2,11 @@
 // Node 20:  cargo build && node --experimental-websocket tests/ui/e2e.mjs
 // Env: EVCMS_BIN (default target/debug/evcms), CHROMIUM (default /usr/bin/chromium).
 // EVCMS_E2E_DATABASE_FILE: an SQLite file prepared beforehand (tests/admin_ui.rs migrates it and
-// records a charger in it, as the OCPP endpoint would), used instead of a fresh one; and
-// EVCMS_E2E_CHARGER: that charger's charge point id, checked on the chargers screen.
+// records a charger and an Active session in it, as the OCPP endpoint would), used instead of a
+// fresh one; EVCMS_E2E_CHARGER: that charger's charge point id, checked on the chargers screen;
+// EVCMS_E2E_ACTIVE_SESSION, EVCMS_E2E_ACTIVE_CUSTOMER, EVCMS_E2E_LAST_READING_WH: that session's
+// id, its customer's name and its last meter reading, settled and corrected on the sessions screen;
+// EVCMS_E2E_ABANDONED_SESSION: a session the server closed provisionally (connector Available).
 // Starts the server on a fresh temp SQLite file and a free port, drives headless Chromium over
 // the DevTools protocol like an operator (typing into inputs, clicking buttons), checks the
 // results through the API, and prints "N passed, M failed" as its last line (exit 1 on failure).
@@ -27,6 +30,10 @@ const shotsDir = path.join(tmp, 'screenshots');
 fs.mkdirSync(shotsDir);
 const PREPARED_DB = process.env.EVCMS_E2E_DATABASE_FILE || null;
 const CHARGER = process.env.EVCMS_E2E_CHARGER || null;
+const STUCK = process.env.EVCMS_E2E_ACTIVE_SESSION
+  ? { id: process.env.EVCMS_E2E_ACTIVE_SESSION, customer: process.env.EVCMS_E2E_ACTIVE_CUSTOMER || '', lastWh: Number(process.env.EVCMS_E2E_LAST_READING_WH),
+      abandoned: process.env.EVCMS_E2E_ABANDONED_SESSION || null }
+  : null;
 const dbFile = PREPARED_DB ? path.resolve(PREPARED_DB) : path.join(tmp, 'evcms.db');
 const profileDir = path.join(tmp, 'chromium-profile');
 
@@ -482,11 +489,15 @@ async function scenario(base) {
   check('station delete: station still exists in the API', (await getJson(`/stations/${S.code}`)).status === 200);
   check('station delete: station still listed', (await evalJs(`return ${text('.results tbody')};`)).includes(S.code));
 
-  // 7. Sessions screen renders an empty list without errors.
+  // 7. Sessions screen: the list renders (empty, or with the prepared Active session); sorting.
   const errorsBefore = browserErrors.length;
   await go('#/sessions');
   await waitFor(`document.querySelector('.results .data-table') && document.querySelector('.results')?.getAttribute('aria-busy') === 'false'`, 'sessions table');
-  check('sessions: empty list is rendered', (await evalJs(`return ${text('.results tbody')};`)).includes('No charging sessions yet'));
+  if (STUCK) {
+    check('sessions: the prepared Active session is listed', (await evalJs(`return ${text('.results tbody')};`)).includes(STUCK.id));
+  } else {
+    check('sessions: empty list is rendered', (await evalJs(`return ${text('.results tbody')};`)).includes('No charging sessions yet'));
+  }
   check('sessions: no error banner', !(await evalJs(`return !!document.querySelector('.results .banner-error');`)));
   await click('.results th button', 'Billed');
   await waitFor(`location.hash.includes('sort=') && document.querySelector('.results')?.getAttribute('aria-busy') === 'false'`, 'sessions sorted');
@@ -494,6 +505,8 @@ async function scenario(base) {
   await sleep(200);
   check('sessions: no console errors on the sessions screen', browserErrors.length === errorsBefore, browserErrors.slice(errorsBefore).join('; '));
   await shot('sessions-list', false);
+  if (STUCK) await settleAndCorrect({ base, getJson });
+  else console.log('  (EVCMS_E2E_ACTIVE_SESSION not set: settling and correcting a session are not checked)');
 
   // 8. Chargers screen: the charger recorded before the server started (as OCPP would), adopted
   // by the point made above through its device ID.
@@ -535,6 +548,153 @@ async function scenario(base) {
   check('logout: the token is forgotten', await evalJs(`return sessionStorage.getItem('evcms.token') === null;`));
   const after = await fetch(`${API}/stations`, { headers: { authorization: `Bearer ${uiToken}` } });
   check('logout: the server refuses the old token', after.status === 401, String(after.status));
+
+  // A viewer sees the sessions but is offered neither Settle… nor Bill… (the server would say 403).
+  if (STUCK) {
+    const viewer = { email: 'viewer@e2e.example', password: 'E2e-viewer-password-1' };
+    // Logging out ended the admin's sessions: sign in again for the API call.
+    const again = await (await fetch(`${base}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(ADMIN) })).json();
+    const made = await fetch(`${API}/users`, { method: 'POST', headers: { authorization: `Bearer ${again.token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ ...viewer, name: 'E2E Viewer', role: 'viewer' }) });
+    check('viewer: created through the API', made.status === 201, String(made.status));
+    await type('#login-email', viewer.email);
+    await type('#login-password', viewer.password);
+    await click('.login button[type=submit]');
+    await waitFor(`document.querySelector('.results table')`, 'a list after the viewer signs in');
+    await go('#/sessions');
+    const vRow = `[...document.querySelectorAll('.results tbody tr')].find((r) => r.textContent.includes(${js(STUCK.id)}))`;
+    await waitFor(`document.querySelector('.results')?.getAttribute('aria-busy') === 'false' && ${vRow}`, 'the session row for the viewer');
+    const buttons = await evalJs(`return [...${vRow}.querySelectorAll('button')].map((b) => b.textContent);`);
+    check('viewer: the session row offers Meter values only', js(buttons) === js(['Meter values']), js(buttons));
+  }
+}
+
+/**
+ * The prepared Active session, whose charger never sent its Stop: settled through the Settle…
+ * dialog (refused first without a reason, then with a reading below the last one), then part of
+ * its bill refunded through the Bill… dialog (refused first above the bill and as a charge the
+ * wallet cannot pay); the API and the list are checked after each step.
+ */
+async function settleAndCorrect({ base, getJson }) {
+  const dlg = 'dialog[open]';
+  const row = `[...document.querySelectorAll('.results tbody tr')].find((r) => r.textContent.includes(${js(STUCK.id)}))`;
+  const rowButtons = `[...${row}.querySelectorAll('button')].map((b) => b.textContent)`;
+  const cents = (amount) => Math.round(Number(amount) * 100);
+  const money = (c) => `₹${(c / 100).toFixed(2)}`;
+  const session0 = (await getJson(`/sessions/${STUCK.id}`)).body;
+  const customerId = session0.customer_id;
+  const balance = async () => cents((await getJson(`/customers/${customerId}`)).body.wallet_balance);
+  const balance0 = await balance();
+  check('settle: the prepared session is Active with its last reading and a customer who can pay', session0.status === 'Active'
+    && session0.meter_start_wh + session0.energy_wh === STUCK.lastWh && session0.customer_name === STUCK.customer && balance0 > 8732, js(session0));
+  await waitFor(`${row}`, 'the Active session row');
+  if (STUCK.abandoned) {
+    // Closed by the server after its connector went Available: said in a few words, not twice.
+    const aRow = `[...document.querySelectorAll('.results tbody tr')].find((r) => r.textContent.includes(${js(STUCK.abandoned)}))`;
+    const abandoned = (await getJson(`/sessions/${STUCK.abandoned}`)).body;
+    check('sessions: the abandoned session was closed provisionally by the server', abandoned.status === 'Completed' && abandoned.settled_by === 'connector_available'
+      && /closed provisionally/.test(abandoned.anomaly || ''), js(abandoned));
+    const aText = await evalJs(`return ${aRow}?.querySelector('td:nth-child(8)')?.textContent || '';`);
+    check('sessions list: a provisional close reads “closed provisionally: connector Available”, not repeated as an anomaly',
+      aText.includes('closed provisionally: connector Available') && !aText.includes('⚠'), aText);
+    check('sessions list: the provisionally closed session offers Bill…', js(await evalJs(`return [...${aRow}.querySelectorAll('button')].map((b) => b.textContent);`)) === js(['Meter values', 'Bill…']));
+  }
+  check('sessions list: the Active session offers Settle… and no Bill…', js(await evalJs(`return ${rowButtons};`)) === js(['Meter values', 'Settle…']));
+  check('sessions list: the Active session has no settled line', !(await evalJs(`return !!${row}.querySelector('.settled-by');`)));
+
+  // Settle…: without a reason, the server's 422 lands at the reason field.
+  await click(`.results button[aria-label="Settle ${STUCK.id}"]`);
+  await waitFor(`document.querySelector('${dlg} form.resource-form')`, 'the settle dialog');
+  const lastText = STUCK.lastWh.toLocaleString('en-US');
+  check('settle dialog: the reading field says it must be at least the last reading',
+    (await evalJs(`return ${text(`${dlg} ${fld('meter_stop_wh')} .field-help`)};`)).includes(`${lastText} Wh`)
+    && (await evalJs(`return document.querySelector('${dlg} ${fld('meter_stop_wh')} input').min;`)) === String(STUCK.lastWh));
+  await click(`${dlg} button[type=submit]`);
+  await waitFor(`!document.querySelector('${dlg} ${fieldError('reason')}')?.hidden`, 'inline error at reason');
+  const reasonError = await evalJs(`return ${text(`${dlg} ${fieldError('reason')}`)};`);
+  check('settle: without a reason the 422 is shown at the reason field', /required|empty|missing/i.test(reasonError), reasonError);
+  check('settle: only the reason field is marked invalid', js(await evalJs(`return [...document.querySelectorAll('${dlg} .has-error')].map((e) => e.dataset.field);`)) === js(['reason']));
+  check('settle: the refused form settled nothing', (await getJson(`/sessions/${STUCK.id}`)).body.status === 'Active');
+  await shot('settle-dialog-error', false);
+
+  // A reading below the last one: refused at the reading field, naming the last reading.
+  const reason = 'Charger offline since the storm; reading from its display';
+  await type(`${dlg} ${fld('reason')} textarea`, reason);
+  await type(`${dlg} ${fld('meter_stop_wh')} input`, String(STUCK.lastWh - 500));
+  await click(`${dlg} button[type=submit]`);
+  await waitFor(`!document.querySelector('${dlg} ${fieldError('meter_stop_wh')}')?.hidden`, 'inline error at meter_stop_wh');
+  const meterError = await evalJs(`return ${text(`${dlg} ${fieldError('meter_stop_wh')}`)};`);
+  check('settle: a reading below the last one is refused at its field, naming the last reading', meterError.includes(String(STUCK.lastWh)), meterError);
+  check('settle: the reason error is gone once a reason is given', await evalJs(`return document.querySelector('${dlg} ${fieldError('reason')}').hidden;`));
+
+  // The final reading 1.5 kWh above the last: 4 kWh in all at 18.50 + 18 % = 87.32.
+  const stopWh = STUCK.lastWh + 1500;
+  await type(`${dlg} ${fld('meter_stop_wh')} input`, String(stopWh));
+  await click(`${dlg} button[type=submit]`);
+  await waitFor(`!document.querySelector('dialog[open]') && ${toastText}.includes('Settled session')`, 'settle dialog closed with a toast');
+  const settledToast = await evalJs(`return ${toastText};`);
+  check('settle: the toast names the energy and the bill', settledToast.includes('4.00 kWh') && settledToast.includes('₹87.32'), settledToast);
+  const session1 = (await getJson(`/sessions/${STUCK.id}`)).body;
+  check('settle: API has it Completed, settled by the operator with the reason, billed to the reading', session1.status === 'Completed'
+    && session1.settled_by === 'operator' && session1.settle_note === reason && session1.settled_by_user_id !== null && session1.settled_at !== null
+    && session1.meter_stop_wh === stopWh && session1.energy_wh === stopWh - session1.meter_start_wh && Number(session1.billed_amount) === 87.32, js(session1));
+  const balance1 = await balance();
+  check('settle: the bill is debited from the wallet', balance1 === balance0 - 8732, `${balance0} → ${balance1}`);
+  await waitFor(`${row}?.textContent.includes('Completed') && ${row}.querySelector('.settled-by')`, 'the list reloaded with the settled session');
+  const settledRow = await evalJs(`return ${row}.textContent;`);
+  check('sessions list: the row shows Completed, who settled it and why, energy and bill',
+    settledRow.includes(`settled by an operator: ${reason}`) && settledRow.includes('4.00 kWh') && settledRow.includes('₹87.32'), settledRow);
+  check('sessions list: the settled line is not repeated as an anomaly', !settledRow.includes('⚠'), settledRow);
+  check('sessions list: the settled session offers Bill… and no Settle…', js(await evalJs(`return ${rowButtons};`)) === js(['Meter values', 'Bill…']));
+
+  // Bill…: no corrections yet; the kinds come from the API description.
+  await click(`.results button[aria-label="Bill of ${STUCK.id}"]`);
+  await waitFor(`document.querySelector('${dlg} form.resource-form') && document.querySelector('${dlg} .results')?.getAttribute('aria-busy') === 'false'`, 'the bill dialog');
+  check('bill dialog: no corrections yet', (await evalJs(`return ${text(`${dlg} .results`)};`)).includes('No corrections yet'));
+  const kinds = (await (await fetch(`${base}/api/openapi.json`)).json()).components.schemas.CorrectionKind.enum;
+  check('bill dialog: the kinds offered are the API description’s',
+    js(await evalJs(`return [...document.querySelector('${dlg} ${fld('kind')} select').options].filter((o) => o.value).map((o) => o.value);`)) === js(kinds), js(kinds));
+  // A refund above the bill: refused at the amount field, naming what is left of the bill.
+  await choose(`${dlg} ${fld('kind')} select`, { value: 'Refund' });
+  await type(`${dlg} ${fld('amount')} input`, '100');
+  await type(`${dlg} ${fld('reason')} input`, 'Connector fault: 1 kWh not delivered');
+  await click(`${dlg} button[type=submit]`);
+  await waitFor(`!document.querySelector('${dlg} ${fieldError('amount')}')?.hidden`, 'inline error at amount');
+  const refundError = await evalJs(`return ${text(`${dlg} ${fieldError('amount')}`)};`);
+  check('bill: a refund above the bill is refused at the amount field, naming what is left', refundError.includes('87.32'), refundError);
+  // A charge the wallet cannot pay: the 409 is put in words at the amount field.
+  await choose(`${dlg} ${fld('kind')} select`, { value: 'Charge' });
+  await type(`${dlg} ${fld('amount')} input`, ((balance1 + 5000) / 100).toFixed(2));
+  await click(`${dlg} button[type=submit]`);
+  await waitFor(`/balance/i.test(${text(`${dlg} ${fieldError('amount')}`)})`, 'insufficient balance at amount');
+  const chargeError = await evalJs(`return ${text(`${dlg} ${fieldError('amount')}`)};`);
+  check('bill: a charge above the wallet balance is refused in words at the amount field', chargeError.includes((balance1 / 100).toFixed(2)), chargeError);
+  check('bill: the refused corrections recorded nothing', js((await getJson(`/sessions/${STUCK.id}/corrections`)).body) === '[]');
+  await shot('bill-dialog-error', false);
+
+  // Part of the bill refunded: listed in the dialog, credited to the wallet.
+  await choose(`${dlg} ${fld('kind')} select`, { value: 'Refund' });
+  await type(`${dlg} ${fld('amount')} input`, '20');
+  await click(`${dlg} button[type=submit]`);
+  await waitFor(`${text(`${dlg} .results tbody`)}.includes('₹20.00')`, 'the refund listed in the dialog');
+  const refundToast = await evalJs(`return ${toastText};`);
+  const balance2 = balance1 + 2000;
+  check('bill: the toast names the refund, the customer and the new balance', refundToast.includes(`Refunded ₹20.00 to ${STUCK.customer}`) && refundToast.includes(money(balance2)), refundToast);
+  const corrections = (await getJson(`/sessions/${STUCK.id}/corrections`)).body;
+  const c = corrections[0] || {};
+  check('bill: API has one Refund of 20.00 with the reason and the balance after it', corrections.length === 1 && c.kind === 'Refund'
+    && Number(c.amount) === 20 && c.reason === 'Connector fault: 1 kWh not delivered' && cents(c.balance_after) === balance2 && c.created_by !== null, js(corrections));
+  check('bill: the wallet is credited', (await balance()) === balance2);
+  const historyRow = await evalJs(`return ${text(`${dlg} .results tbody`)};`);
+  check('bill dialog: the refund row shows amount, reason and wallet balance after', historyRow.includes('+₹20.00') && historyRow.includes('Connector fault') && historyRow.includes(money(balance2)), historyRow);
+  check('bill dialog: the form is reset for the next correction', (await evalJs(`return document.querySelector('${dlg} ${fld('amount')} input').value;`)) === ''
+    && !(await evalJs(`return !!document.querySelector('${dlg} .has-error');`)));
+  await shot('bill-dialog', false);
+  await click(`${dlg} .btn-secondary`, 'Close');
+  await waitFor(`!document.querySelector('dialog[open]')`, 'bill dialog closed');
+  const finalRow = await evalJs(`return ${row}.textContent;`);
+  check('sessions list: after the refund the row still shows the bill and who settled it', finalRow.includes('₹87.32') && finalRow.includes('settled by an operator'), finalRow);
+  await shot('sessions-list-settled', false);
 }
 
 // ---- main ------------------------------------------------------------------------------------
