@@ -150,8 +150,49 @@ impl Storage {
         }
     }
 
+    /// The origin browsers load presigned objects from, for the admin UI's content security
+    /// policy: the endpoint of an S3-compatible store, AWS's S3 hosts otherwise; None for the local
+    /// store (evcms's own origin).
+    pub fn browser_origin(&self) -> Option<String> {
+        self.s3.as_ref()?;
+        let endpoint = std::env::var("AWS_ENDPOINT_URL")
+            .or_else(|_| std::env::var("AWS_ENDPOINT"))
+            .ok();
+        Some(match endpoint.and_then(|e| origin_of(&e)) {
+            Some(origin) => origin,
+            None => "https://*.amazonaws.com".to_owned(),
+        })
+    }
+
     /// Whether evcms serves the objects itself (`GET /files/...`).
     pub fn serves_files(&self) -> bool {
         self.s3.is_none()
+    }
+}
+
+/// `scheme://host[:port]` of a URL, without path or query.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let host = rest.split(['/', '?', '#']).next()?;
+    (!host.is_empty() && !host.contains(char::is_whitespace) && !host.contains(['\'', ';']))
+        .then(|| format!("{scheme}://{host}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoints_origin_drops_its_path_and_refuses_what_would_break_a_policy() {
+        assert_eq!(
+            origin_of("http://127.0.0.1:9000/"),
+            Some("http://127.0.0.1:9000".into())
+        );
+        assert_eq!(
+            origin_of("https://minio.example.com/bucket?x=1"),
+            Some("https://minio.example.com".into())
+        );
+        assert_eq!(origin_of("minio:9000"), None);
+        assert_eq!(origin_of("http://a;b"), None);
     }
 }

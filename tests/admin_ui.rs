@@ -10,10 +10,14 @@
 //! shows it) and, at a site of its own, an Active session with a meter value (the script settles
 //! it through the sessions screen and corrects its bill) and a session the library's sweep closed
 //! provisionally after its connector reported Available.
+//!
+//! The station images the script uploads through the file input are written here too (two PNGs
+//! drawn with the `image` crate, a text file named `.png`, a PNG whose data is broken and one
+//! larger than the script's upload limit), in the folder named in `EVCMS_E2E_IMAGES_DIR`.
 
 mod common;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::{DateTime, Duration, Utc};
@@ -264,6 +268,40 @@ async fn start(db: &Db, site: &Site, c: &Charging<'_>) {
     tx.commit().await.expect("session recorded");
 }
 
+/// Writes the files the script uploads as station images into `dir/images`, and returns that
+/// folder: `entrance.png` and `bays.png` (640 × 480 gradients), `notes.png` (text, not an image:
+/// 415), `broken.png` (a PNG signature then garbage: 422) and `large.png` (noise, about 700 KiB:
+/// 413 under the script's 256 KiB limit).
+fn write_images(dir: &Path) -> PathBuf {
+    let images = dir.join("images");
+    std::fs::create_dir(&images).expect("images folder");
+    let entrance = image::RgbImage::from_fn(640, 480, |x, y| {
+        image::Rgb([15, (110 + y / 4) as u8, (100 + x / 6) as u8])
+    });
+    entrance
+        .save(images.join("entrance.png"))
+        .expect("entrance.png");
+    let bays = image::RgbImage::from_fn(640, 480, |x, y| {
+        image::Rgb([240, (200 - y / 3) as u8, (40 + x / 5) as u8])
+    });
+    bays.save(images.join("bays.png")).expect("bays.png");
+    // Noise does not compress: 480 × 480 × 3 bytes stay about 700 KiB as PNG.
+    let mut seed: u32 = 0x2545_f491;
+    let large = image::RgbImage::from_fn(480, 480, |_, _| {
+        let mut next = || {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            (seed >> 24) as u8
+        };
+        image::Rgb([next(), next(), next()])
+    });
+    large.save(images.join("large.png")).expect("large.png");
+    std::fs::write(images.join("notes.png"), "site notes: not an image\n").expect("notes.png");
+    let mut broken = b"\x89PNG\r\n\x1a\n".to_vec();
+    broken.extend(b"not really a PNG after its signature".repeat(8));
+    std::fs::write(images.join("broken.png"), broken).expect("broken.png");
+    images
+}
+
 fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "0" && v != "false")
 }
@@ -297,6 +335,7 @@ fn an_operator_can_set_up_a_site_and_credit_a_wallet_through_the_ui() {
     let dir = tempfile::tempdir().expect("temp dir");
     let database = dir.path().join("evcms.db");
     prepare_database(&database);
+    let images = write_images(dir.path());
     let output = Command::new("node")
         .args(["--experimental-websocket", "tests/ui/e2e.mjs"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -308,6 +347,7 @@ fn an_operator_can_set_up_a_site_and_credit_a_wallet_through_the_ui() {
         .env("EVCMS_E2E_ABANDONED_SESSION", ABANDONED_SESSION)
         .env("EVCMS_E2E_ACTIVE_CUSTOMER", SITE_CUSTOMER)
         .env("EVCMS_E2E_LAST_READING_WH", LAST_READING_WH.to_string())
+        .env("EVCMS_E2E_IMAGES_DIR", &images)
         .output()
         .expect("node runs");
     let stdout = String::from_utf8_lossy(&output.stdout);

@@ -65,7 +65,10 @@ async function request(method, url, { query, body } = {}) {
   const token = getToken();
   if (token) headers.Authorization = `Bearer ${token}`;
   const init = { method, headers };
-  if (body !== undefined) {
+  if (body instanceof FormData) {
+    // Sent as is: the browser writes the multipart Content-Type with its boundary.
+    init.body = body;
+  } else if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
@@ -130,6 +133,20 @@ export const getStation = (stationId) => request('GET', cms(`/stations/${seg(sta
 export const createStation = (body) => request('POST', cms('/stations'), { body });
 export const updateStation = (stationId, body) => request('PUT', cms(`/stations/${seg(stationId)}`), { body });
 export const removeStation = (stationId) => request('DELETE', cms(`/stations/${seg(stationId)}`));
+
+// ---- a station's images (numeric id); the first is the cover until another is chosen -------
+export const listStationImages = (stationId) => request('GET', cms(`/stations/${seg(stationId)}/images`));
+/** Uploads one image file (JPEG, PNG or WebP) as multipart part `file`; answers the new image. */
+export function uploadStationImage(stationId, file) {
+  const form = new FormData();
+  form.append('file', file, file.name);
+  return request('POST', cms(`/stations/${seg(stationId)}/images`), { body: form });
+}
+/** Makes an image the cover ({is_cover: true}) and/or moves it ({position: n}, from 1); answers the station's images in their new order. */
+export const arrangeStationImage = (stationId, imageId, body) =>
+  request('PUT', cms(`/stations/${seg(stationId)}/images/${seg(imageId)}`), { body });
+export const removeStationImage = (stationId, imageId) =>
+  request('DELETE', cms(`/stations/${seg(stationId)}/images/${seg(imageId)}`));
 
 // ---- charging points (numeric id) -----------------------------------------------------------
 export const listPoints = (query) => request('GET', cms('/points'), { query });

@@ -7,6 +7,8 @@
 // EVCMS_E2E_ACTIVE_SESSION, EVCMS_E2E_ACTIVE_CUSTOMER, EVCMS_E2E_LAST_READING_WH: that session's
 // id, its customer's name and its last meter reading, settled and corrected on the sessions screen;
 // EVCMS_E2E_ABANDONED_SESSION: a session the server closed provisionally (connector Available).
+// EVCMS_E2E_IMAGES_DIR: a folder with the files uploaded as station images (entrance.png,
+// bays.png; notes.png, broken.png and large.png, which the server refuses).
 // Starts the server on a fresh temp SQLite file and a free port, drives headless Chromium over
 // the DevTools protocol like an operator (typing into inputs, clicking buttons), checks the
 // results through the API, and prints "N passed, M failed" as its last line (exit 1 on failure).
@@ -34,6 +36,10 @@ const STUCK = process.env.EVCMS_E2E_ACTIVE_SESSION
   ? { id: process.env.EVCMS_E2E_ACTIVE_SESSION, customer: process.env.EVCMS_E2E_ACTIVE_CUSTOMER || '', lastWh: Number(process.env.EVCMS_E2E_LAST_READING_WH),
       abandoned: process.env.EVCMS_E2E_ABANDONED_SESSION || null }
   : null;
+const IMAGES = process.env.EVCMS_E2E_IMAGES_DIR ? path.resolve(process.env.EVCMS_E2E_IMAGES_DIR) : null;
+// Uploads go to a folder of the run, and a small limit lets a small file provoke the 413.
+const filesDir = path.join(tmp, 'files');
+const MAX_IMAGE_BYTES = 256 * 1024;
 const dbFile = PREPARED_DB ? path.resolve(PREPARED_DB) : path.join(tmp, 'evcms.db');
 const profileDir = path.join(tmp, 'chromium-profile');
 
@@ -88,7 +94,8 @@ async function startServer() {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, DATABASE_URL: `sqlite://${dbFile}?mode=rwc`, EVCMS_BIND: `127.0.0.1:${port}`, EVCMS_PUBLIC_DIR: path.join(REPO, 'public'),
-      EVCMS_ADMIN_EMAIL: ADMIN.email, EVCMS_ADMIN_PASSWORD: ADMIN.password },
+      EVCMS_ADMIN_EMAIL: ADMIN.email, EVCMS_ADMIN_PASSWORD: ADMIN.password,
+      EVCMS_STORAGE_URL: `file://${filesDir}`, EVCMS_MAX_IMAGE_BYTES: String(MAX_IMAGE_BYTES) },
   });
   children.push(srv);
   srv.stdout.on('data', (d) => { serverLog += d; });
@@ -263,6 +270,13 @@ async function choose(selector, { value, label }) {
     s.dispatchEvent(new Event('input', {bubbles: true})); s.dispatchEvent(new Event('change', {bubbles: true})); return s.value;`);
 }
 
+/** Chooses `files` (paths) in the file input matching `selector`, as the file picker would. */
+async function setFiles(selector, files) {
+  await waitFor(`document.querySelector(${js(selector)}) && !document.querySelector(${js(selector)}).disabled`, `file input ${selector}`);
+  const { result } = await send('Runtime.evaluate', { expression: `document.querySelector(${js(selector)})` });
+  await send('DOM.setFileInputFiles', { files, objectId: result.objectId });
+}
+
 const shots = [];
 async function shot(name, full = true) {
   if (full) await evalJs('window.scrollTo(0, 0); return true;');
@@ -325,6 +339,10 @@ async function scenario(base) {
 
   // 2. Station: first a bad e-mail (422 shown at the email field), then fixed.
   await go('#/stations/new');
+  await waitFor(`document.querySelector('.station-images')`, 'the images card of a new station');
+  check('station form: a new station has no images yet: “Save the station first to add images”',
+    (await evalJs(`return ${text('.station-images')};`)).includes('Save the station first to add images')
+    && !(await evalJs(`return !!document.querySelector('.station-images input, .station-images button');`)));
   const orgs = (await getJson('/organizations')).body;
   await waitFor(`document.querySelector('${fld('organization')} select')?.options.length > 1`, 'organization options');
   const orgOptions = await evalJs(`return [...document.querySelector('${fld('organization')} select').options].filter((o) => o.value).map((o) => [o.value, o.textContent]);`);
@@ -363,6 +381,8 @@ async function scenario(base) {
   const stRow = await evalJs(`return [...document.querySelectorAll('.results tbody tr')].find((r) => r.textContent.includes(${js(S.code)}))?.textContent || '';`);
   check('station: list row shows name, organization name, hours and days', stRow.includes(S.name) && stRow.includes('Massive Mobility') && stRow.includes('08:00–22:00') && stRow.includes('Mon, Tue, Wed, Thu, Fri'), stRow);
   await shot('stations-list', false);
+  if (IMAGES) await stationImages({ S, getJson });
+  else console.log('  (EVCMS_E2E_IMAGES_DIR not set: station images are not checked)');
 
   // 3. Charging point with 2 connectors; first the 2nd connector above max_power.
   await go(`#/points/new`);
@@ -566,7 +586,103 @@ async function scenario(base) {
     await waitFor(`document.querySelector('.results')?.getAttribute('aria-busy') === 'false' && ${vRow}`, 'the session row for the viewer');
     const buttons = await evalJs(`return [...${vRow}.querySelectorAll('button')].map((b) => b.textContent);`);
     check('viewer: the session row offers Meter values only', js(buttons) === js(['Meter values']), js(buttons));
+    if (IMAGES) {
+      await go(`#/stations/${S.code}/edit`);
+      await waitFor(`document.querySelector('.station-images .image-tile.is-cover img')`, 'the station’s images for the viewer');
+      check('viewer: the station’s images are shown without change buttons or upload control',
+        !(await evalJs(`return !!document.querySelector('.station-images button, .station-images input');`)));
+    }
   }
+}
+
+/**
+ * Station images on the station's edit page: uploaded through the file input (the first becomes
+ * the cover), the second made the cover and moved first, refused files explained in words (415,
+ * 422, 413) and adding nothing, the cover deleted after a confirm (the other takes its place); the
+ * stations list shows the cover's thumbnail. The API is checked after each step.
+ */
+async function stationImages({ S, getJson }) {
+  const panel = '.station-images';
+  const input = `${panel} input[type=file]`;
+  const tiles = `[...document.querySelectorAll('${panel} .image-tile')]`;
+  const idle = `document.querySelector('${panel}').getAttribute('aria-busy') !== 'true'`;
+  const loaded = `${tiles}.every((t) => t.querySelector('img').complete && t.querySelector('img').naturalWidth > 0)`;
+  const shown = () => evalJs(`return ${tiles}.map((t) => ({ id: Number(t.dataset.imageId), cover: t.classList.contains('is-cover'),
+    src: t.querySelector('img').getAttribute('src'), alt: t.querySelector('img').alt, text: t.textContent }));`);
+  const stored = async () => (await getJson(`/stations/${S.code}/images`)).body;
+  const same = (ui, api) => ui.length === api.length && ui.every((t, i) => t.id === api[i].id && t.cover === api[i].is_cover && t.src === api[i].thumbnail_url);
+  const file = (name) => path.join(IMAGES, name);
+
+  await go(`#/stations/${S.code}/edit`);
+  await waitFor(`document.querySelector(${js(input)}) && ${text(panel)}.includes('No images yet')`, 'the images card without images');
+  check('images: the upload control accepts JPEG, PNG and WebP', (await evalJs(`return document.querySelector(${js(input)}).accept;`)) === 'image/jpeg,image/png,image/webp');
+
+  // The first upload is shown, as the cover, its thumbnail served without a token.
+  await setFiles(input, [file('entrance.png')]);
+  await waitFor(`${idle} && ${tiles}.length === 1 && ${loaded}`, 'the first image shown');
+  const one = await stored();
+  const ui1 = await shown();
+  check('images: the first upload is stored and shown as the cover, its thumbnail loaded', one.length === 1 && one[0].is_cover && one[0].width === 640
+    && same(ui1, one) && ui1[0].text.includes('Cover') && ui1[0].alt.includes(S.name), js({ one, ui1 }));
+  check('images: the upload status says so', (await evalJs(`return ${text(`${panel} .upload-status`)};`)).includes('Uploaded'));
+
+  // The second comes after it; the first stays the cover.
+  await setFiles(input, [file('bays.png')]);
+  await waitFor(`${idle} && ${tiles}.length === 2 && ${loaded}`, 'the second image shown');
+  const two = await stored();
+  const [entrance, bays] = two;
+  check('images: the second upload comes second, not the cover', two.length === 2 && entrance.id === one[0].id && entrance.is_cover && !bays.is_cover
+    && same(await shown(), two), js(two));
+
+  // Make cover, then move it first.
+  await click(`${panel} button[aria-label="Make image 2 the cover"]`);
+  await waitFor(`${idle} && ${tiles}[1]?.classList.contains('is-cover') && !${tiles}[0].classList.contains('is-cover')`, 'the second image marked as the cover');
+  const covered = await stored();
+  check('images: “Make cover” makes it the cover in the API, and only it', covered.map((i) => [i.id, i.is_cover]).join() === [[entrance.id, false], [bays.id, true]].join()
+    && same(await shown(), covered), js(covered));
+  check('images: the new cover has no “Make cover” button', !(await evalJs(`return !!document.querySelector('${panel} button[aria-label="Make image 2 the cover"]');`)));
+  await click(`${panel} button[aria-label="Move image 2 left"]`);
+  await waitFor(`${idle} && ${tiles}[0]?.dataset.imageId === ${js(String(bays.id))}`, 'the cover moved first');
+  const moved = await stored();
+  check('images: “Move left” puts it first in the API', moved.map((i) => [i.id, i.position, i.is_cover]).join() === [[bays.id, 1, true], [entrance.id, 2, false]].join()
+    && same(await shown(), moved), js(moved));
+  check('images: the first image cannot move further left', await evalJs(`return document.querySelector('${panel} button[aria-label="Move image 1 left"]').disabled;`));
+
+  // Refused files: not an image (415), a broken PNG (422), too large (413), each said in words.
+  await setFiles(input, [file('notes.png'), file('broken.png'), file('large.png')]);
+  await waitFor(`${idle} && !document.querySelector('${panel} .banner-error').hidden`, 'the refusals');
+  const refusals = await evalJs(`return [...document.querySelectorAll('${panel} .banner-error li')].map((l) => l.textContent);`);
+  check('images: a text file named .png is refused in words (415)', refusals.some((r) => r.startsWith('“notes.png” was not uploaded') && r.includes('not a JPEG, PNG or WebP image')), js(refusals));
+  check('images: a broken PNG is refused in words (422)', refusals.some((r) => r.startsWith('“broken.png” was not uploaded') && r.includes('cannot be read')), js(refusals));
+  check('images: a file above the limit is refused with its size and the limit (413)',
+    refusals.some((r) => r.startsWith('“large.png” was not uploaded') && r.includes('KiB') && r.includes(`at most ${MAX_IMAGE_BYTES / 1024} KiB`)), js(refusals));
+  check('images: the refused files added nothing', same(await shown(), await stored()) && (await stored()).length === 2);
+  await shot('station-images');
+
+  // The stations list shows each station's cover thumbnail (and none for a station without).
+  await go('#/stations');
+  const row = `[...document.querySelectorAll('.results tbody tr')].find((r) => r.textContent.includes(${js(S.code)}))`;
+  await waitFor(`${row}?.querySelector('img.station-thumb')?.complete && ${row}.querySelector('img.station-thumb').naturalWidth > 0`, 'the cover thumbnail in the list');
+  const listed = (await getJson('/stations?limit=100')).body.data;
+  const thumbs = await evalJs(`return [...document.querySelectorAll('.results tbody tr')].map((r) => { const i = r.querySelector('img.station-thumb');
+    return [r.querySelector('code')?.textContent, i ? i.getAttribute('src') : null, i ? i.alt : null]; });`);
+  const mine = thumbs.find(([code]) => code === S.code) || [];
+  check('stations list: the row shows the cover’s thumbnail, named after the station', mine[1] === bays.thumbnail_url && (mine[2] || '').includes(S.name)
+    && listed.find((s) => s.station_id === S.code)?.thumbnail_url === bays.thumbnail_url, js({ mine, bays }));
+  check('stations list: a thumbnail exactly where the API has one', thumbs.every(([code, src]) => src === (listed.find((s) => s.station_id === code)?.thumbnail_url ?? null)), js(thumbs));
+  await shot('stations-list-cover', false);
+
+  // Deleting the cover, after a confirm: the other image becomes the cover.
+  await go(`#/stations/${S.code}/edit`);
+  await waitFor(`${tiles}.length === 2`, 'the two images');
+  await click(`${panel} button[aria-label="Delete image 1"]`);
+  await waitFor(`document.querySelector('dialog[open]')`, 'the confirm dialog');
+  check('images: deleting the cover asks first, saying the next image becomes the cover', (await evalJs(`return ${text('dialog[open]')};`)).includes('next image becomes the cover'));
+  await click('dialog[open] .btn-danger', 'Delete');
+  await waitFor(`!document.querySelector('dialog[open]') && ${idle} && ${tiles}.length === 1 && ${tiles}[0].classList.contains('is-cover')`, 'one image left, the cover');
+  const left = await stored();
+  check('images: the API has the other image left, now the cover', left.length === 1 && left[0].id === entrance.id && left[0].is_cover && same(await shown(), left), js(left));
+  check('images: the station’s cover follows', (await getJson(`/stations/${S.code}`)).body.thumbnail_url === left[0].thumbnail_url);
 }
 
 /**
@@ -727,7 +843,7 @@ try {
   if (failures.length && serverLog) console.log(`server log (tail):\n${serverLog.slice(-1500)}`);
   console.log(`screenshots (${shots.length}) in ${shotsDir}:`);
   for (const s of shots) console.log(`  ${s}`);
-  for (const p of [profileDir, ...(PREPARED_DB ? [] : [dbFile, `${dbFile}-wal`, `${dbFile}-shm`])]) fs.rmSync(p, { recursive: true, force: true });
+  for (const p of [profileDir, filesDir, ...(PREPARED_DB ? [] : [dbFile, `${dbFile}-wal`, `${dbFile}-shm`])]) fs.rmSync(p, { recursive: true, force: true });
   console.log(`e2e took ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (failures.length) console.log(`failures:\n  ${failures.join('\n  ')}`);
   console.log(`${passed} passed, ${failures.length} failed`);
