@@ -119,6 +119,19 @@ pub struct Config {
     #[arg(long, env = "EVCMS_IMAGE_PURGE_AFTER", default_value_t = 86_400)]
     pub image_purge_after: u64,
 
+    /// Days the OCPP message log keeps every frame in and out of each charger. 0 turns it off.
+    #[arg(long, env = "EVCMS_MESSAGE_LOG_DAYS", default_value_t = 7)]
+    pub message_log_days: u32,
+
+    /// Whether the OCPP message log also keeps Heartbeats (the commonest and least telling frame).
+    #[arg(long, env = "EVCMS_MESSAGE_LOG_HEARTBEATS", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub message_log_heartbeats: bool,
+
+    /// Serve Prometheus metrics (`GET /metrics`) on this address only, off the public port; without
+    /// it they are at `/metrics` on the main port.
+    #[arg(long, env = "EVCMS_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
+
     /// Log filter in tracing's EnvFilter syntax, e.g. `info` or `evcms=debug,tower_http=debug`.
     #[arg(long = "log", env = "RUST_LOG", default_value = "info", global = true)]
     pub log_filter: String,
@@ -177,6 +190,9 @@ impl fmt::Debug for Config {
             .field("max_image_bytes", &self.max_image_bytes)
             .field("max_image_pixels", &self.max_image_pixels)
             .field("image_purge_after", &self.image_purge_after)
+            .field("message_log_days", &self.message_log_days)
+            .field("message_log_heartbeats", &self.message_log_heartbeats)
+            .field("metrics_bind", &self.metrics_bind)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
             .field("security", &self.security)

@@ -15,6 +15,7 @@ pub mod fixed;
 pub mod images;
 pub mod ocpp;
 pub mod storage;
+pub mod telemetry;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -40,6 +41,8 @@ pub struct AppState {
 pub struct App {
     listener: TcpListener,
     router: axum::Router,
+    /// The metrics listener and its router, when `EVCMS_METRICS_BIND` puts them off this port.
+    metrics: Option<(TcpListener, axum::Router)>,
     files: Arc<api::station_images::Files>,
     db: Db,
     ocpp: Arc<ocpp::Hub>,
@@ -88,15 +91,36 @@ impl App {
             files: Arc::new(api::station_images::Files::new(storage, config)),
         };
         let files = state.files.clone();
+        let metrics = match config.metrics_bind {
+            Some(addr) => {
+                let listener = TcpListener::bind(addr)
+                    .await
+                    .map_err(|source| StartError::Bind { addr, source })?;
+                let router = axum::Router::new()
+                    .route("/metrics", axum::routing::get(telemetry::render))
+                    .with_state(state.clone());
+                Some((listener, router))
+            }
+            None => None,
+        };
+        telemetry::handle();
         let router = api::router(state, config);
         Ok(Self {
             listener,
             router,
+            metrics,
             files,
             db,
             ocpp,
             tls,
         })
+    }
+
+    /// The metrics listener's address, when it is off the main port.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
+            .as_ref()
+            .and_then(|(listener, _)| listener.local_addr().ok())
     }
 
     /// The address actually bound (the port is chosen by the OS when the configuration says 0).
@@ -127,6 +151,13 @@ impl App {
         // Closing abandoned sessions needs no request to trigger it; it stops with the server.
         let sweeper = charging::sweep::start(self.db.clone(), self.ocpp.rules.clone());
         let purge = api::station_images::start_purge(self.db.clone(), self.files.clone());
+        let metrics = self.metrics.map(|(listener, router)| {
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, router).await {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            })
+        });
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
@@ -151,6 +182,9 @@ impl App {
             sweeper.abort();
         }
         purge.abort();
+        if let Some(metrics) = metrics {
+            metrics.abort();
+        }
         self.ocpp.shut_down().await;
         self.db.close().await;
         Ok(())

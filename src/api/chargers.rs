@@ -103,20 +103,7 @@ async fn get_charger(
     caller: Caller,
     Path(charge_point_id): Path<String>,
 ) -> ApiResult<Json<ChargerDetail>> {
-    let not_found = || ApiError::not_found(format!("no charger {charge_point_id:?}"));
-    let charger = db::chargers::find(&state.db, &charge_point_id)
-        .await?
-        .ok_or_else(not_found)?;
-    // Another organization's charger, or one no point has adopted yet, is not there for a caller
-    // bound to an organization.
-    if caller.scope().is_some() {
-        let Some(station_id) = &charger.station_id else {
-            return Err(not_found());
-        };
-        if !caller.sees_station(&state.db, station_id).await? {
-            return Err(not_found());
-        }
-    }
+    let charger = visible_charger(&state, &caller, &charge_point_id).await?;
     let connectors = match charger.charging_point_id {
         Some(point) => db::points::connectors_of(&state.db, &[point]).await?,
         None => Vec::new(),
@@ -125,4 +112,26 @@ async fn get_charger(
         charger,
         connectors,
     }))
+}
+
+/// The charger `charge_point_id` if the caller may see it. Another organization's charger, or one
+/// no point has adopted yet, is not there (404) for a caller bound to an organization.
+pub async fn visible_charger(
+    state: &AppState,
+    caller: &Caller,
+    charge_point_id: &str,
+) -> ApiResult<Charger> {
+    let not_found = || ApiError::not_found(format!("no charger {charge_point_id:?}"));
+    let charger = db::chargers::find(&state.db, charge_point_id)
+        .await?
+        .ok_or_else(not_found)?;
+    if caller.scope().is_some() {
+        let Some(station_id) = &charger.station_id else {
+            return Err(not_found());
+        };
+        if !caller.sees_station(&state.db, station_id).await? {
+            return Err(not_found());
+        }
+    }
+    Ok(charger)
 }

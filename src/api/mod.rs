@@ -2,6 +2,7 @@
 //! files served at `/`.
 
 pub mod auth;
+pub mod charger_messages;
 pub mod charger_security;
 pub mod chargers;
 pub mod customers;
@@ -77,7 +78,16 @@ pub fn router(state: AppState, config: &Config) -> Router {
         )
         .route("/api/health", get(health))
         .route("/files/{*key}", get(station_images::serve_file))
-        .merge(crate::ocpp::routes())
+        .route("/api/ready", get(ready))
+        .merge(crate::ocpp::routes());
+    // Off the public port when EVCMS_METRICS_BIND names another (see `App::build`).
+    let app = if config.metrics_bind.is_none() {
+        app.route("/metrics", get(crate::telemetry::render))
+    } else {
+        app
+    };
+    let app = app
+        .route_layer(axum::middleware::from_fn(crate::telemetry::track_http))
         .method_not_allowed_fallback(method_not_allowed)
         .fallback_service(static_files)
         .layer(axum::middleware::from_fn_with_state(
@@ -85,7 +95,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
             crate::auth::guard,
         ))
         .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes));
-    let mut app = with_security_headers(app);
+    let image_origin = state.files.storage.browser_origin();
+    let mut app = with_security_headers(app, image_origin.as_deref());
     if let Some(cors) = cors(config) {
         app = app.layer(cors);
     }
@@ -153,28 +164,36 @@ fn cms_routes() -> OpenApiRouter<AppState> {
         .merge(station_images::routes())
         .merge(id_tags::routes())
         .merge(chargers::routes())
+        .merge(charger_messages::routes())
         .merge(meter_values::routes())
         .merge(users::routes())
         .merge(charger_security::routes())
 }
 
 /// Headers on every answer, the admin UI's included: no MIME sniffing, no framing, no referrer,
-/// and a content security policy that lets the UI load only its own files.
-fn with_security_headers(router: Router<AppState>) -> Router<AppState> {
+/// and a content security policy that lets the UI load only its own files, and images from the
+/// file store's origin too when that is S3 (`image_origin`).
+fn with_security_headers(router: Router<AppState>, image_origin: Option<&str>) -> Router<AppState> {
+    let policy = format!(
+        "default-src 'self'; img-src 'self' data:{}; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+        image_origin.map(|o| format!(" {o}")).unwrap_or_default()
+    );
+    let policy = HeaderValue::from_str(&policy)
+        .unwrap_or_else(|_| HeaderValue::from_static("default-src 'self'"));
     let headers = [
-        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-        (header::X_FRAME_OPTIONS, "DENY"),
-        (header::REFERRER_POLICY, "no-referrer"),
         (
-            header::CONTENT_SECURITY_POLICY,
-            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
         ),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (
+            header::REFERRER_POLICY,
+            HeaderValue::from_static("no-referrer"),
+        ),
+        (header::CONTENT_SECURITY_POLICY, policy),
     ];
     headers.into_iter().fold(router, |router, (name, value)| {
-        router.layer(SetResponseHeaderLayer::if_not_present(
-            name,
-            HeaderValue::from_static(value),
-        ))
+        router.layer(SetResponseHeaderLayer::if_not_present(name, value))
     })
 }
 
@@ -216,6 +235,31 @@ async fn health(State(state): State<AppState>) -> Response {
                 .into_response()
         }
     }
+}
+
+/// Readiness for load balancers and orchestrators: the database answers, every migration of this
+/// build is applied, and the meter-sample writer drains its queue. 503 naming what is not ready.
+async fn ready(State(state): State<AppState>) -> Response {
+    let database = crate::db::ping(&state.db).await.is_ok();
+    let migrations = database && state.db.migrations_applied().await.unwrap_or(false);
+    let writer = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        state.ocpp.samples.flush(),
+    )
+    .await
+    .is_ok();
+    let body = serde_json::json!({
+        "status": if database && migrations && writer { "ready" } else { "not_ready" },
+        "database": database,
+        "migrations": migrations,
+        "sample_writer": writer,
+    });
+    let status = if database && migrations && writer {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, Json(body)).into_response()
 }
 
 async fn not_found() -> ApiError {

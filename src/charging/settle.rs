@@ -133,6 +133,7 @@ async fn close(
         settle_note: end.operator.as_ref().map(|o| fit_note(o.reason.clone())),
     };
     transactions::settle(tx, session.id, &settlement, now).await?;
+    count(end.source, energy.wh, amount.unwrap_or(Money::ZERO));
     Ok(Settled::Closed { amount })
 }
 
@@ -188,6 +189,11 @@ async fn bill_difference(
         settle_note: None,
     };
     transactions::settle(tx, session.id, &settlement, now).await?;
+    count(
+        SettledBy::Charger,
+        energy_wh - session.energy_wh.unwrap_or(0),
+        extra,
+    );
     Ok(Settled::DifferenceBilled { extra })
 }
 
@@ -237,6 +243,16 @@ async fn debit(
         Err(refusal) => notes.push(format!("the wallet was not debited: {refusal:?}")),
     }
     Ok(())
+}
+
+/// Counts a settlement in the metrics. Recorded before the commit: a rolled-back settlement is
+/// retried by the charger and then counted again, a rare over-count metrics can live with.
+fn count(by: SettledBy, energy_wh: i64, amount: Money) {
+    metrics::counter!("charging_sessions_settled_total", "by" => by.as_str()).increment(1);
+    metrics::counter!("charging_energy_delivered_wh_total")
+        .increment(u64::try_from(energy_wh).unwrap_or(0));
+    metrics::counter!("charging_billed_minor_units_total")
+        .increment(u64::try_from(amount.to_minor()).unwrap_or(0));
 }
 
 fn joined(notes: Vec<String>) -> Option<String> {

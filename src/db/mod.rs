@@ -17,6 +17,7 @@ pub mod filter;
 pub mod id_tags;
 pub mod meter_values;
 pub mod meter_values_read;
+pub mod ocpp_messages;
 pub mod organizations;
 pub mod points;
 pub mod sessions;
@@ -178,6 +179,20 @@ impl Db {
             Db::Postgres(pool) => sqlx::migrate!("migrations/postgres").run(pool).await,
         }
         .map_err(ConnectError::Migrate)
+    }
+
+    /// Whether every migration this build carries is applied (a node started by an older build,
+    /// or a database restored from before an upgrade, is not ready).
+    pub async fn migrations_applied(&self) -> Result<bool, sqlx::Error> {
+        let (expected, sql) = (
+            match self {
+                Db::Sqlite { .. } => sqlx::migrate!("migrations/sqlite").iter().count(),
+                Db::Postgres(_) => sqlx::migrate!("migrations/postgres").iter().count(),
+            },
+            "SELECT COUNT(*) FROM _sqlx_migrations WHERE success = TRUE",
+        );
+        let applied: i64 = on_read!(self, pool => sqlx::query_scalar(sql).fetch_one(pool).await)?;
+        Ok(usize::try_from(applied).is_ok_and(|n| n >= expected))
     }
 
     pub fn backend(&self) -> Backend {

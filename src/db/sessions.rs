@@ -67,6 +67,12 @@ pub async fn list(
     })
 }
 
+/// How many sessions are Active now.
+pub async fn count_active(db: &Db) -> Result<i64, sqlx::Error> {
+    let sql = "SELECT COUNT(*) FROM charging_sessions WHERE status = 'Active'";
+    on_read!(db, pool => sqlx::query_scalar(sql).fetch_one(pool).await)
+}
+
 /// The session with public id `session_id`.
 pub async fn find(db: &Db, session_id: &str) -> Result<Option<Session>, sqlx::Error> {
     let sql = concat!(

@@ -69,3 +69,20 @@ pub struct ChargerDetail {
     /// for each; empty when no point has adopted the charger.
     pub connectors: Vec<Connector>,
 }
+
+/// One frame of the OCPP message log, as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+pub struct LoggedMessage {
+    pub id: i64,
+    pub charge_point_id: String,
+    /// `in`: sent by the charger; `out`: sent by evcms.
+    pub direction: String,
+    /// 2 CALL, 3 CALLRESULT, 4 CALLERROR (0: a frame that could not be read).
+    pub message_type: i32,
+    pub message_id: Option<String>,
+    /// The action of the CALL, or of the CALL a reply answers.
+    pub action: Option<String>,
+    /// The frame as sent, secrets (authorization keys) masked.
+    pub payload: String,
+    pub at: DateTime<Utc>,
+}

@@ -9,9 +9,12 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 use validator::Validate;
 
+use tracing::Instrument;
+
 use super::frame::{self, CallError, ErrorCode, Incoming};
 use super::lenient;
 use super::link::Link;
+use super::message_log::Direction;
 use super::{charger, metering, transaction};
 
 /// Actions a charger may send (OCPP 1.6, charge point to central system).
@@ -51,33 +54,75 @@ const CENTRAL_SYSTEM_ACTIONS: &[&str] = &[
 ];
 
 impl Link {
-    /// Handles one text frame; returns the frame to answer with, if any.
+    /// Handles one text frame; returns the frame to answer with, if any. Both are logged (see
+    /// [`super::message_log`]) and counted by action and outcome.
     pub async fn handle_text(&mut self, text: &str) -> Option<String> {
         self.note_seen().await;
+        let started = std::time::Instant::now();
+        let handled = self.answer(text).await;
+        let log = &self.hub.messages;
+        log.record(&self.charge_point_id, Direction::In, handled.action, text);
+        if let Some(answer) = &handled.answer {
+            log.record(
+                &self.charge_point_id,
+                Direction::Out,
+                handled.action,
+                answer,
+            );
+        }
+        let action = metric_action(handled.action);
+        metrics::counter!("ocpp_messages_total", "action" => action, "result" => handled.outcome)
+            .increment(1);
+        metrics::histogram!("ocpp_message_duration_seconds", "action" => action)
+            .record(started.elapsed().as_secs_f64());
+        handled.answer
+    }
+
+    async fn answer<'a>(&mut self, text: &'a str) -> Handled<'a> {
         match frame::parse(text) {
             Err(bad) => {
                 tracing::warn!(charger = %self.charge_point_id, code = bad.error.code.as_str(), problem = %bad.error.description, "bad OCPP frame");
-                Some(frame::call_error(&bad.id, &bad.error))
+                Handled {
+                    action: None,
+                    answer: Some(frame::call_error(&bad.id, &bad.error)),
+                    outcome: bad.error.code.as_str(),
+                }
             }
             Ok(Incoming::UnknownType(number)) => {
                 tracing::info!(charger = %self.charge_point_id, number, "ignored a frame of unknown message type");
-                None
+                Handled::silent("ignored")
             }
             Ok(Incoming::Reply { id }) => {
                 tracing::info!(charger = %self.charge_point_id, id, "ignored a reply to no call of ours");
-                None
+                Handled::silent("reply")
             }
             Ok(Incoming::Call {
                 id,
                 action,
                 payload,
-            }) => Some(match self.dispatch(action, payload).await {
-                Ok(reply) => frame::call_result(id, &reply),
-                Err(error) => {
-                    tracing::warn!(charger = %self.charge_point_id, action, code = error.code.as_str(), problem = %error.description, "answered a CALL with an error");
-                    frame::call_error(id, &error)
+            }) => {
+                let span = tracing::info_span!("ocpp", charger = %self.charge_point_id, action, message_id = id);
+                let result = self
+                    .dispatch(action, payload)
+                    .instrument(span.clone())
+                    .await;
+                let _entered = span.enter();
+                match result {
+                    Ok(reply) => Handled {
+                        action: Some(action),
+                        answer: Some(frame::call_result(id, &reply)),
+                        outcome: "CALLRESULT",
+                    },
+                    Err(error) => {
+                        tracing::warn!(code = error.code.as_str(), problem = %error.description, "answered a CALL with an error");
+                        Handled {
+                            action: Some(action),
+                            answer: Some(frame::call_error(id, &error)),
+                            outcome: error.code.as_str(),
+                        }
+                    }
                 }
-            }),
+            }
         }
     }
 
@@ -212,6 +257,38 @@ impl Link {
         })?;
         Ok(request)
     }
+}
+
+/// What became of one frame.
+struct Handled<'a> {
+    /// The CALL's action, when the frame was one.
+    action: Option<&'a str>,
+    answer: Option<String>,
+    /// `CALLRESULT`, the CALLERROR code, or what else was done with the frame.
+    outcome: &'static str,
+}
+
+impl Handled<'_> {
+    fn silent(outcome: &'static str) -> Self {
+        Self {
+            action: None,
+            answer: None,
+            outcome,
+        }
+    }
+}
+
+/// The action as a metric label: one of OCPP 1.6's, so a charger cannot grow the label set.
+fn metric_action(action: Option<&str>) -> &'static str {
+    let Some(action) = action else {
+        return "none";
+    };
+    CHARGER_ACTIONS
+        .iter()
+        .chain(CENTRAL_SYSTEM_ACTIONS)
+        .find(|known| **known == action)
+        .copied()
+        .unwrap_or("unknown")
 }
 
 /// Serializes a confirmation.

@@ -100,6 +100,7 @@ impl Link {
 /// A database failure, answered as an internal error so the charger retries later.
 pub fn internal(e: sqlx::Error) -> CallError {
     tracing::error!(error = %e, "database error while handling an OCPP message");
+    metrics::counter!("db_errors_total", "door" => "ocpp").increment(1);
     CallError::new(
         ErrorCode::InternalError,
         "the central system could not store the message; retry later",

@@ -14,6 +14,7 @@ pub mod dispatch;
 pub mod frame;
 pub mod lenient;
 pub mod link;
+pub mod message_log;
 pub mod metering;
 pub mod registry;
 pub mod socket;
@@ -61,6 +62,8 @@ pub struct Hub {
     pub rules: crate::charging::Rules,
     pub registry: registry::Registry,
     pub samples: batcher::SampleWriter,
+    /// The log of every frame in and out.
+    pub messages: message_log::MessageLog,
 }
 
 impl Hub {
@@ -71,6 +74,13 @@ impl Hub {
             rules: crate::charging::Rules::from_config(config),
             registry: registry::Registry::default(),
             samples,
+            messages: message_log::MessageLog::start(
+                db.clone(),
+                message_log::LogSettings {
+                    keep_days: (config.message_log_days > 0).then_some(config.message_log_days),
+                    heartbeats: config.message_log_heartbeats,
+                },
+            ),
         }
     }
 

@@ -60,6 +60,8 @@ pub struct TestApp {
     _sqlite_dir: Option<tempfile::TempDir>,
     /// The local file store (station images) of this test.
     pub files_dir: tempfile::TempDir,
+    /// Where `/metrics` is served when `EVCMS_METRICS_BIND` puts it off the main port.
+    pub metrics_addr: Option<std::net::SocketAddr>,
     postgres_db: Option<(String, String)>,
 }
 
@@ -170,6 +172,7 @@ impl TestApp {
     ) -> Self {
         let app = App::build(&config).await.expect("evcms starts");
         let addr = app.local_addr().unwrap();
+        let metrics_addr = app.metrics_addr();
         let hub = app.ocpp().clone();
         let scheme = if app.serves_tls() { "https" } else { "http" };
         let app_db = app.db().clone();
@@ -192,6 +195,7 @@ impl TestApp {
             server: Some(server),
             _sqlite_dir: db.sqlite_dir,
             files_dir: db.files_dir,
+            metrics_addr,
             postgres_db: db.postgres_db,
         };
         test_app.token = test_app.login_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;

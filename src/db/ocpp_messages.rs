@@ -1,0 +1,74 @@
+//! The OCPP message log's rows: written in batches, read per charger, pruned by age.
+
+use chrono::{DateTime, Utc};
+
+use super::filter::{self, PageOf, PageRequest, Sort, Where};
+use super::{Db, Tx};
+use crate::domain::charger::LoggedMessage;
+use crate::on_tx;
+
+/// One frame to log.
+#[derive(Debug, Clone)]
+pub struct MessageRow {
+    pub charge_point_id: std::sync::Arc<str>,
+    /// `in` (from the charger) or `out`.
+    pub direction: &'static str,
+    pub message_type: i32,
+    pub message_id: Option<String>,
+    pub action: Option<String>,
+    pub payload: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Rows per INSERT: 7 parameters each stays far below both databases' limits.
+const ROWS_PER_STATEMENT: usize = 500;
+
+pub async fn insert(tx: &mut Tx, rows: &[MessageRow]) -> Result<(), sqlx::Error> {
+    const HEAD: &str = "INSERT INTO ocpp_messages (charge_point_id, direction, message_type, message_id, action, payload, at) ";
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        on_tx!(tx, conn => {
+            let mut q = sqlx::QueryBuilder::new(HEAD);
+            q.push_values(chunk, |mut b, r| {
+                b.push_bind(r.charge_point_id.to_string())
+                    .push_bind(r.direction)
+                    .push_bind(r.message_type)
+                    .push_bind(r.message_id.clone())
+                    .push_bind(r.action.clone())
+                    .push_bind(r.payload.clone())
+                    .push_bind(r.at);
+            });
+            q.build().execute(conn).await.map(|r| r.rows_affected())
+        })?;
+    }
+    Ok(())
+}
+
+/// Filters of a charger's message log.
+#[derive(Debug, Default)]
+pub struct MessageFilter {
+    pub action: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// One page of `charge_point_id`'s logged frames.
+pub async fn list(
+    db: &Db,
+    charge_point_id: &str,
+    f: &MessageFilter,
+    sort: &Sort,
+    page: PageRequest,
+) -> Result<PageOf<LoggedMessage>, sqlx::Error> {
+    let mut w = Where::new(&[]);
+    w.compare("charge_point_id", "=", charge_point_id.to_owned())
+        .eq_opt("action", f.action.as_deref())
+        .between_opt("at", f.from, f.to);
+    let columns = "id, charge_point_id, direction, message_type, message_id, action, payload, at";
+    filter::list(db, columns, "ocpp_messages", &w, sort, page).await
+}
+
+/// Deletes the frames logged before `cutoff`; returns how many.
+pub async fn prune(db: &Db, cutoff: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let sql = "DELETE FROM ocpp_messages WHERE at < $1";
+    crate::on_write!(db, pool => sqlx::query(sql).bind(cutoff).execute(pool).await.map(|r| r.rows_affected()))
+}

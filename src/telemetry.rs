@@ -1,0 +1,147 @@
+//! Prometheus metrics at `GET /metrics` (text format), through the `metrics` facade and
+//! `metrics-exporter-prometheus`. Counters and histograms are recorded where things happen (OCPP
+//! messages in `ocpp::dispatch`, HTTP requests in [`track_http`], billing in `charging::settle`);
+//! gauges that are cheaper to read than to keep (connected chargers, pool use, active sessions) are
+//! read when scraped. Labels stay low-cardinality: actions, routes as templates, status codes;
+//! never a charger or session id.
+
+use std::sync::OnceLock;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+use crate::AppState;
+use crate::db::Db;
+
+/// Latency buckets in seconds: OCPP replies and REST calls are milliseconds when healthy.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// The process's recorder, installed once (tests start several servers in one process; they share
+/// it, as several apps in one process would).
+pub fn handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new()
+            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+            .unwrap_or_else(|_| PrometheusBuilder::new());
+        match builder.install_recorder() {
+            Ok(handle) => {
+                describe();
+                handle
+            }
+            // Another recorder is installed (an embedding program's): ours still renders, empty.
+            Err(e) => {
+                tracing::warn!(error = %e, "a metrics recorder was already installed");
+                PrometheusBuilder::new().build_recorder().handle()
+            }
+        }
+    })
+}
+
+fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_gauge!(
+        "ocpp_connected_chargers",
+        "Chargers with a live WebSocket to this node"
+    );
+    describe_counter!(
+        "ocpp_messages_total",
+        "OCPP frames received, by action and outcome (CALLRESULT or the CALLERROR code)"
+    );
+    describe_histogram!(
+        "ocpp_message_duration_seconds",
+        Unit::Seconds,
+        "Time from a frame in to its reply out, by action"
+    );
+    describe_counter!(
+        "ocpp_message_log_dropped_total",
+        "Frames the message log could not keep (queue full or write failed)"
+    );
+    describe_gauge!("charging_sessions_active", "Sessions now Active");
+    describe_counter!(
+        "charging_energy_delivered_wh_total",
+        "Energy of settled sessions, Wh"
+    );
+    describe_counter!(
+        "charging_billed_minor_units_total",
+        "Amount billed to wallets, in minor units (paise, cents)"
+    );
+    describe_counter!(
+        "charging_sessions_settled_total",
+        "Sessions settled, by who settled them"
+    );
+    describe_gauge!(
+        "db_pool_connections",
+        "Database pool connections, by state (idle, in_use)"
+    );
+    describe_counter!(
+        "db_errors_total",
+        "Database errors met while handling requests and messages, by door"
+    );
+    describe_counter!(
+        "http_requests_total",
+        "HTTP requests, by method, route template and status"
+    );
+    describe_histogram!(
+        "http_request_duration_seconds",
+        Unit::Seconds,
+        "HTTP request latency, by method and route template"
+    );
+}
+
+/// Middleware: counts every HTTP request by method, route template and status, with its latency.
+pub async fn track_http(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    // The template (`/api/cms/stations/{station_id}`), never the path: ids would explode the labels.
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "method" => method.clone(), "route" => route.clone(), "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`: the gauges read now, then everything in the Prometheus text format.
+pub async fn render(State(state): State<AppState>) -> Response {
+    metrics::gauge!("ocpp_connected_chargers").set(state.ocpp.registry.count() as f64);
+    pool_gauges(&state.db);
+    match crate::db::sessions::count_active(&state.db).await {
+        Ok(active) => metrics::gauge!("charging_sessions_active").set(active as f64),
+        Err(e) => tracing::warn!(error = %e, "metrics: could not count active sessions"),
+    }
+    (
+        StatusCode::OK,
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        handle().render(),
+    )
+        .into_response()
+}
+
+fn pool_gauges(db: &Db) {
+    let (size, idle) = match db {
+        Db::Sqlite { read, write } => (
+            read.size() + write.size(),
+            read.num_idle() + write.num_idle(),
+        ),
+        Db::Postgres(pool) => (pool.size(), pool.num_idle()),
+    };
+    let idle = u32::try_from(idle).unwrap_or(u32::MAX);
+    metrics::gauge!("db_pool_connections", "state" => "idle").set(f64::from(idle));
+    metrics::gauge!("db_pool_connections", "state" => "in_use")
+        .set(f64::from(size.saturating_sub(idle)));
+}
