@@ -7,6 +7,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::db::errors::{Violation, violation};
+use crate::domain::refusal::Refusal;
+
 /// One problem with one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Problem {
@@ -131,44 +134,53 @@ impl From<sqlx::Error> for ApiError {
     /// ours (500). Call sites that know which constraint a request can hit map it first, with
     /// [`ResultExt::on_unique`], to say which field clashed.
     fn from(err: sqlx::Error) -> Self {
-        use sqlx::error::ErrorKind;
-        if let sqlx::Error::Database(db) = &err {
-            match db.kind() {
-                ErrorKind::UniqueViolation => {
-                    return Self::conflict("a record with the same unique value already exists");
-                }
-                ErrorKind::ForeignKeyViolation => {
-                    return Self::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "validation_failed",
-                        "a referenced record does not exist",
-                    );
-                }
-                ErrorKind::CheckViolation | ErrorKind::NotNullViolation => {
-                    return Self::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "validation_failed",
-                        "a value is not allowed",
-                    );
-                }
-                _ => {}
+        match violation(&err) {
+            Some(Violation::Unique) => {
+                Self::conflict("a record with the same unique value already exists")
             }
+            Some(Violation::ForeignKey) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "a referenced record does not exist",
+            ),
+            Some(Violation::NotAllowed) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "a value is not allowed",
+            ),
+            None => Self::internal(err),
         }
-        Self::internal(err)
     }
 }
 
-/// Whether `err` is a unique violation on the constraint or column called `name`.
-/// PostgreSQL names the constraint (`uq_tariffs_tariff_id`); SQLite names the column in its message
-/// (`UNIQUE constraint failed: tariffs.tariff_id`), so a name that is part of both matches both.
-pub fn is_unique_violation(err: &sqlx::Error, name: &str) -> bool {
-    match err {
-        sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
-            db.constraint().is_some_and(|c| c.contains(name)) || db.message().contains(name)
+impl From<Refusal> for ApiError {
+    /// A broken business rule: 409, `insufficient_balance` for a wallet that cannot pay, and 422
+    /// naming the field when the rule is about one field's value.
+    fn from(refusal: Refusal) -> Self {
+        let message = refusal.to_string();
+        match refusal {
+            Refusal::TariffIdFixed => Self::field("tariff_id", message),
+            Refusal::BalanceAboveMaximum { .. } => Self::field("amount", message),
+            Refusal::InsufficientBalance { .. } => {
+                Self::new(StatusCode::CONFLICT, "insufficient_balance", message)
+            }
+            Refusal::ReferenceUsed => Self {
+                details: vec![Problem::new("reference_id", "is already taken")],
+                ..Self::conflict(message)
+            },
+            Refusal::TariffInUse { .. }
+            | Refusal::StationHasPoints { .. }
+            | Refusal::PointCharging { .. }
+            | Refusal::ConnectorCharging { .. }
+            | Refusal::CustomerCharging { .. }
+            | Refusal::LastActiveAdmin => Self::conflict(message),
         }
-        _ => false,
     }
 }
+
+/// Kept at its old path for `db::wallet`, which calls `crate::error::is_unique_violation`; new code
+/// uses [`crate::db::errors::is_unique_violation`].
+pub use crate::db::errors::is_unique_violation;
 
 /// Maps a database result's errors next to the query that can cause them.
 pub trait ResultExt<T> {

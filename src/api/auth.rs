@@ -189,7 +189,7 @@ async fn change_password(
     if !password::verify_blocking(input.current_password, Some(user.password_hash.clone())).await {
         return Err(ApiError::field("current_password", "is not your password"));
     }
-    if let Some(problem) = password::weakness(&input.new_password, &user.email) {
+    if let Some(problem) = password::weakness(&input.new_password, user.email.as_str()) {
         return Err(ApiError::field("new_password", problem));
     }
     let fields = UserFields {

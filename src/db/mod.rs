@@ -12,6 +12,7 @@ pub mod charger_security;
 pub mod charger_state;
 pub mod chargers;
 pub mod customers;
+pub mod errors;
 pub mod filter;
 pub mod id_tags;
 pub mod meter_values;
