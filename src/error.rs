@@ -2,7 +2,7 @@
 //! `{"error": {"code", "message", "details": [{"field", "problem"}]}}` with the right status.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -51,6 +51,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Vec<Problem>,
+    /// Seconds after which a retry may succeed, sent as `Retry-After` (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -60,6 +62,19 @@ impl ApiError {
             code,
             message: message.into(),
             details: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// 503 `busy`: the server is saturated (password hashing); retry after `seconds`.
+    pub fn busy(seconds: u64) -> Self {
+        Self {
+            retry_after: Some(seconds),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the server is busy checking other passwords; try again shortly",
+            )
         }
     }
 
@@ -125,7 +140,23 @@ impl IntoResponse for ApiError {
                 details: self.details,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+        response
+    }
+}
+
+impl From<crate::auth::password::HashError> for ApiError {
+    /// Busy hashing slots are 503 `busy` with `Retry-After`; a failed hash is ours (500).
+    fn from(err: crate::auth::password::HashError) -> Self {
+        match err {
+            crate::auth::password::HashError::Busy => Self::busy(1),
+            failed => Self::internal(failed),
+        }
     }
 }
 

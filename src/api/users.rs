@@ -249,7 +249,7 @@ async fn create_user(
         .await
         .map_err(|err| match err {
             CreateUserError::Refused(refusal) => refused(refusal),
-            CreateUserError::Hash(err) => ApiError::internal(err),
+            CreateUserError::Hash(err) => err.into(),
             CreateUserError::Database(err) => err.into(),
         })?;
     tracing::info!(admin = caller.id(), user = user.id, role = %user.role, "user created");
@@ -281,9 +281,7 @@ async fn update_user(
         || fields.organization != current.organization
         || !fields.active;
     fields.password_hash = match password {
-        Some(p) => password::hash_blocking(p)
-            .await
-            .map_err(ApiError::internal)?,
+        Some(p) => password::hash_blocking(p).await?,
         None => current.password_hash.clone(),
     };
     let mut tx = state.db.begin().await?;

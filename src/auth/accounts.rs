@@ -52,8 +52,8 @@ pub enum NewUserRefusal {
 pub enum CreateUserError {
     #[error(transparent)]
     Refused(#[from] NewUserRefusal),
-    #[error("cannot hash the password: {0}")]
-    Hash(String),
+    #[error(transparent)]
+    Hash(#[from] password::HashError),
     #[error(transparent)]
     Database(#[from] sqlx::Error),
 }
@@ -101,9 +101,7 @@ pub async fn create_user(db: &Db, new: NewUser) -> Result<UserRow, CreateUserErr
     let fields = UserFields {
         email: new.email.to_lowercase(),
         name: new.name,
-        password_hash: password::hash_blocking(new.password)
-            .await
-            .map_err(CreateUserError::Hash)?,
+        password_hash: password::hash_blocking(new.password).await?,
         role: new.role,
         organization: new.organization,
         active: new.active,
