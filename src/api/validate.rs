@@ -107,19 +107,24 @@ macro_rules! validate {
     }};
 }
 
+/// The problem of a blank text field.
+pub const BLANK: &str = "must not be blank: send null or leave the field out for none";
+
 /// A value that must be present.
 pub fn required<T>(checked: Checked<Option<T>>) -> Checked<T> {
     checked?.ok_or_else(|| "is required".to_owned())
 }
 
-/// Free text, trimmed, at most `max` characters, without control characters; blank means absent.
+/// Free text, trimmed, at most `max` characters, without control characters. A blank text (`""`
+/// or spaces alone) is refused, as the API description says (`minLength`, a non-blank `pattern`):
+/// `null`, or leaving the field out, is how a client says "none".
 pub fn text(value: In<String>, max: usize) -> Checked<Option<String>> {
     let Some(value) = read(value)? else {
         return Ok(None);
     };
     let value = value.trim();
     if value.is_empty() {
-        return Ok(None);
+        return Err(BLANK.to_owned());
     }
     if value.chars().count() > max {
         return Err(format!("must be at most {max} characters"));
@@ -221,7 +226,7 @@ mod tests {
             phone(given("+91 98765-43210".into())).map(|p| p.map(String::from)),
             Ok(Some("+919876543210".into()))
         );
-        assert_eq!(phone(given("  ".into())), Ok(None));
+        assert_eq!(phone(given("  ".into())), Err(BLANK.into()));
         assert!(phone(given("12345".into())).is_err());
         assert_eq!(
             email(given(" ops@evcms.example ".into())).map(|e| e.map(String::from)),
@@ -234,12 +239,14 @@ mod tests {
     }
 
     #[test]
-    fn text_is_trimmed_and_blank_is_absent() {
+    fn text_is_trimmed_and_blank_is_refused() {
         assert_eq!(
             text(given("  Koramangala  ".into()), 20),
             Ok(Some("Koramangala".into()))
         );
-        assert_eq!(text(given("   ".into()), 20), Ok(None));
+        assert_eq!(text(given("   ".into()), 20), Err(BLANK.into()));
+        assert_eq!(text(given(String::new()), 20), Err(BLANK.into()));
+        assert_eq!(text(None, 20), Ok(None));
         assert!(text(given("x".repeat(21)), 20).is_err());
         assert_eq!(required(text(None, 20)), Err("is required".into()));
     }
