@@ -2,10 +2,13 @@
 //! `{"error": {"code", "message", "details": [{"field", "problem"}]}}` with the right status.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
+
+use crate::db::errors::{Violation, violation};
+use crate::domain::refusal::Refusal;
 
 /// One problem with one field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -48,6 +51,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub details: Vec<Problem>,
+    /// Seconds after which a retry may succeed, sent as `Retry-After` (429, 503).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -57,6 +62,19 @@ impl ApiError {
             code,
             message: message.into(),
             details: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    /// 503 `busy`: the server is saturated (password hashing); retry after `seconds`.
+    pub fn busy(seconds: u64) -> Self {
+        Self {
+            retry_after: Some(seconds),
+            ..Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                "the server is busy checking other passwords; try again shortly",
+            )
         }
     }
 
@@ -122,7 +140,23 @@ impl IntoResponse for ApiError {
                 details: self.details,
             },
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
+        response
+    }
+}
+
+impl From<crate::auth::password::HashError> for ApiError {
+    /// Busy hashing slots are 503 `busy` with `Retry-After`; a failed hash is ours (500).
+    fn from(err: crate::auth::password::HashError) -> Self {
+        match err {
+            crate::auth::password::HashError::Busy => Self::busy(1),
+            failed => Self::internal(failed),
+        }
     }
 }
 
@@ -131,44 +165,53 @@ impl From<sqlx::Error> for ApiError {
     /// ours (500). Call sites that know which constraint a request can hit map it first, with
     /// [`ResultExt::on_unique`], to say which field clashed.
     fn from(err: sqlx::Error) -> Self {
-        use sqlx::error::ErrorKind;
-        if let sqlx::Error::Database(db) = &err {
-            match db.kind() {
-                ErrorKind::UniqueViolation => {
-                    return Self::conflict("a record with the same unique value already exists");
-                }
-                ErrorKind::ForeignKeyViolation => {
-                    return Self::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "validation_failed",
-                        "a referenced record does not exist",
-                    );
-                }
-                ErrorKind::CheckViolation | ErrorKind::NotNullViolation => {
-                    return Self::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "validation_failed",
-                        "a value is not allowed",
-                    );
-                }
-                _ => {}
+        match violation(&err) {
+            Some(Violation::Unique) => {
+                Self::conflict("a record with the same unique value already exists")
             }
+            Some(Violation::ForeignKey) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "a referenced record does not exist",
+            ),
+            Some(Violation::NotAllowed) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "a value is not allowed",
+            ),
+            None => Self::internal(err),
         }
-        Self::internal(err)
     }
 }
 
-/// Whether `err` is a unique violation on the constraint or column called `name`.
-/// PostgreSQL names the constraint (`uq_tariffs_tariff_id`); SQLite names the column in its message
-/// (`UNIQUE constraint failed: tariffs.tariff_id`), so a name that is part of both matches both.
-pub fn is_unique_violation(err: &sqlx::Error, name: &str) -> bool {
-    match err {
-        sqlx::Error::Database(db) if db.kind() == sqlx::error::ErrorKind::UniqueViolation => {
-            db.constraint().is_some_and(|c| c.contains(name)) || db.message().contains(name)
+impl From<Refusal> for ApiError {
+    /// A broken business rule: 409, `insufficient_balance` for a wallet that cannot pay, and 422
+    /// naming the field when the rule is about one field's value.
+    fn from(refusal: Refusal) -> Self {
+        let message = refusal.to_string();
+        match refusal {
+            Refusal::TariffIdFixed => Self::field("tariff_id", message),
+            Refusal::BalanceAboveMaximum { .. } => Self::field("amount", message),
+            Refusal::InsufficientBalance { .. } => {
+                Self::new(StatusCode::CONFLICT, "insufficient_balance", message)
+            }
+            Refusal::ReferenceUsed => Self {
+                details: vec![Problem::new("reference_id", "is already taken")],
+                ..Self::conflict(message)
+            },
+            Refusal::TariffInUse { .. }
+            | Refusal::StationHasPoints { .. }
+            | Refusal::PointCharging { .. }
+            | Refusal::ConnectorCharging { .. }
+            | Refusal::CustomerCharging { .. }
+            | Refusal::LastActiveAdmin => Self::conflict(message),
         }
-        _ => false,
     }
 }
+
+/// Kept at its old path for `db::wallet`, which calls `crate::error::is_unique_violation`; new code
+/// uses [`crate::db::errors::is_unique_violation`].
+pub use crate::db::errors::is_unique_violation;
 
 /// Maps a database result's errors next to the query that can cause them.
 pub trait ResultExt<T> {

@@ -11,7 +11,9 @@ both_databases!(
     organizations_of_the_roadmap_are_there,
     health_reports_the_database,
     unknown_routes_and_methods_answer_json_errors,
-    the_admin_ui_is_served_at_the_root
+    the_admin_ui_is_served_at_the_root,
+    blank_body_text_is_refused_and_blank_query_parameters_are_absent,
+    a_path_with_a_control_character_names_nothing
 );
 
 /// Every route of the roadmap, plus our extensions, must be in the OpenAPI document.
@@ -110,6 +112,54 @@ async fn the_openapi_document_lists_every_route_and_resolves_every_reference() {
     }
 }
 
+#[tokio::test]
+async fn protected_operations_declare_the_bearer_and_its_answers_and_text_is_never_blank() {
+    let app = TestApp::spawn(Backend::Sqlite).await.unwrap();
+    let (_, doc) = app.get("/api/openapi.json").await;
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    for (method, path) in ROUTES {
+        let operation = &doc["paths"][path][method];
+        let protected = *path != "/api/auth/login";
+        assert_eq!(
+            operation["security"].is_array(),
+            protected,
+            "{method} {path}: security"
+        );
+        assert_eq!(
+            operation["responses"]["401"].is_object(),
+            protected || *path == "/api/auth/login",
+            "{method} {path}: 401"
+        );
+        if path.starts_with("/api/cms/") {
+            assert!(
+                operation["responses"]["403"].is_object(),
+                "{method} {path}: 403"
+            );
+        }
+    }
+    // Without a token, every protected operation answers the 401 it declares.
+    let response = app
+        .anonymous
+        .get(app.url("/api/cms/tariffs"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    let customer = &doc["components"]["schemas"]["CustomerInput"]["properties"];
+    assert_eq!(customer["email"]["minLength"], 1);
+    assert_eq!(customer["default_vehicle"]["pattern"], "\\S");
+    let sort = doc["paths"]["/api/cms/customers"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "sort")
+        .unwrap();
+    assert_eq!(sort["allowEmptyValue"], true);
+}
+
 fn collect_refs(value: &Value, refs: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
@@ -192,4 +242,49 @@ async fn the_admin_ui_is_served_at_the_root(backend: Backend) {
             .starts_with("text/html")
     );
     assert!(response.text().await.unwrap().contains("evcms"));
+}
+
+async fn blank_body_text_is_refused_and_blank_query_parameters_are_absent(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let (status, body) = app
+        .post(
+            "/api/cms/customers",
+            &serde_json::json!({"customer_name": "Asha Rao", "phone": "+91 98450 12345", "email": "", "default_vehicle": "  "}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert_eq!(common::problem_fields(&body), ["email", "default_vehicle"]);
+    let (status, body) = app
+        .post(
+            "/api/cms/customers",
+            &serde_json::json!({"customer_name": "Asha Rao", "phone": "+91 98450 12345", "email": null}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let (status, body) = app.get("/api/cms/customers?sort=&search=").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["pagination"]["total"], 1);
+    let (status, body) = app.get("/api/cms/customers?search=a%00b").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(common::problem_fields(&body), ["search"]);
+}
+
+async fn a_path_with_a_control_character_names_nothing(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    for path in [
+        "/api/cms/id-tags/A%00B",
+        "/api/cms/tariffs/T%00",
+        "/api/cms/chargers/CP%01",
+    ] {
+        let (status, body) = app.get(path).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found")),
+            "{path}"
+        );
+    }
 }

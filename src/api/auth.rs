@@ -1,13 +1,12 @@
 //! `/api/auth`: log in (a token for an e-mail and password), refresh, log out, who am I, and
 //! change one's own password. Every answer carries `Cache-Control: no-store`.
 
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -83,6 +82,9 @@ pub enum AuthErrors {
     /// Too many failed logins for this account or address; see `Retry-After`.
     #[response(status = 429)]
     TooMany(ErrorBody),
+    /// Too many passwords being checked at once (`busy`); see `Retry-After`.
+    #[response(status = 503)]
+    Busy(ErrorBody),
 }
 
 fn token_answer(state: &AppState, user: &UserRow) -> TokenAnswer {
@@ -112,45 +114,53 @@ async fn login(
     State(state): State<AppState>,
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
     JsonObject(body): JsonObject,
-) -> Result<Json<TokenAnswer>, Response> {
-    let input: LoginInput = from_value(body.into()).map_err(IntoResponse::into_response)?;
+) -> ApiResult<Json<TokenAnswer>> {
+    let input: LoginInput = from_value(body.into())?;
     let email = input.email.trim().to_lowercase();
     let address = remote.ip();
-    if let Err(wait) = state.auth.limiter().check(&email, address, Instant::now()) {
-        tracing::warn!(%email, %address, "login refused: too many failed attempts");
-        let mut response = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too_many_attempts",
-            "too many failed logins; try again later",
-        )
-        .into_response();
-        response.headers_mut().insert(
-            header::RETRY_AFTER,
-            HeaderValue::from(wait.as_secs().max(1)),
-        );
-        return Err(response);
-    }
-    let user = db::users::find_by_email(&state.db, &email)
-        .await
-        .map_err(|e| ApiError::from(e).into_response())?;
-    let matches = password::verify_blocking(
+    // The limit is applied before any hashing, and again once a hashing slot is ours: requests
+    // queued behind a flood see the failures counted while they waited.
+    too_many_attempts(&state, &email, address)?;
+    let user = db::users::find_by_email(&state.db, &email).await?;
+    let slot = password::slot().await.inspect_err(|_| {
+        tracing::warn!(%email, %address, "login refused: password hashing is saturated");
+    })?;
+    too_many_attempts(&state, &email, address)?;
+    let matches = password::verify_in(
+        slot,
         input.password,
         user.as_ref().map(|u| u.password_hash.clone()),
     )
-    .await;
+    .await?;
     match user {
         Some(user) if matches && user.active => {
             state.auth.limiter().succeeded(&email);
-            db::users::touch_login(&state.db, user.id, db::now())
-                .await
-                .map_err(|e| ApiError::from(e).into_response())?;
+            db::users::touch_login(&state.db, user.id, db::now()).await?;
             tracing::info!(%email, %address, "logged in");
             Ok(Json(token_answer(&state, &user)))
         }
         _ => {
             state.auth.limiter().failed(&email, address, Instant::now());
             tracing::info!(%email, %address, "login refused: wrong e-mail or password, or inactive account");
-            Err(wrong_credentials().into_response())
+            Err(wrong_credentials())
+        }
+    }
+}
+
+/// 429 with `Retry-After` when `email` or `address` failed too often lately.
+fn too_many_attempts(state: &AppState, email: &str, address: IpAddr) -> ApiResult<()> {
+    match state.auth.limiter().check(email, address, Instant::now()) {
+        Ok(()) => Ok(()),
+        Err(wait) => {
+            tracing::warn!(%email, %address, "login refused: too many failed attempts");
+            Err(ApiError {
+                retry_after: Some(wait.as_secs()),
+                ..ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    "too many failed logins; try again later",
+                )
+            })
         }
     }
 }
@@ -186,18 +196,16 @@ async fn change_password(
 ) -> ApiResult<Json<TokenAnswer>> {
     let input: PasswordChange = from_value(body.into())?;
     let user = caller.user;
-    if !password::verify_blocking(input.current_password, Some(user.password_hash.clone())).await {
+    if !password::verify_blocking(input.current_password, Some(user.password_hash.clone())).await? {
         return Err(ApiError::field("current_password", "is not your password"));
     }
-    if let Some(problem) = password::weakness(&input.new_password, &user.email) {
+    if let Some(problem) = password::weakness(&input.new_password, user.email.as_str()) {
         return Err(ApiError::field("new_password", problem));
     }
     let fields = UserFields {
         email: user.email.clone(),
         name: user.name.clone(),
-        password_hash: password::hash_blocking(input.new_password)
-            .await
-            .map_err(ApiError::internal)?,
+        password_hash: password::hash_blocking(input.new_password).await?,
         role: user.role,
         organization: user.organization.clone(),
         active: user.active,

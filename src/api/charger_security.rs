@@ -76,9 +76,7 @@ async fn set_charger_security(
             ("authorization_key", Value::String(key)) => match key_problem(&key) {
                 Some(problem) => problems.push(Problem::new(field, problem)),
                 None => {
-                    let hash = password::hash_blocking(key)
-                        .await
-                        .map_err(ApiError::internal)?;
+                    let hash = password::hash_blocking(key).await?;
                     change.auth_key_hash = Some(Some(hash));
                 }
             },

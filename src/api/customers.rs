@@ -17,8 +17,9 @@ use crate::db::wallet::{LedgerEntry, WalletRefusal};
 use crate::db::{self, filter::Sort};
 use crate::domain::customer::{Customer, CustomerFields, WalletTransaction};
 use crate::domain::enums::WalletTransactionType;
+use crate::domain::refusal::Refusal;
 use crate::error::docs::{DeleteErrors, ListErrors, ReadErrors, WriteErrors};
-use crate::error::{ApiError, ApiResult, Problem, ResultExt};
+use crate::error::{ApiError, ApiResult, ResultExt};
 use crate::fixed::Money;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -195,11 +196,7 @@ async fn delete_customer(
     }
     match db::customers::active_sessions(&mut tx, id).await? {
         0 => {}
-        n => {
-            return Err(ApiError::conflict(format!(
-                "the customer has {n} active charging session(s) and cannot be deleted until they end"
-            )));
-        }
+        sessions => return Err(Refusal::CustomerCharging { sessions }.into()),
     }
     db::customers::soft_delete(&mut tx, id, db::now()).await?;
     // Their cards no longer charge to anyone and may be given to other customers.
@@ -292,15 +289,6 @@ impl WalletTransactionInput {
     }
 }
 
-const REFERENCE_USED: &str = "this reference was already applied to the wallet";
-
-fn reference_used() -> ApiError {
-    ApiError {
-        details: vec![Problem::new("reference_id", "is already taken")],
-        ..ApiError::conflict(REFERENCE_USED)
-    }
-}
-
 /// Credit or debit a live customer's wallet. A debit may not take the balance below zero (409
 /// `insufficient_balance`); a reference is applied once (409 naming `reference_id`).
 #[utoipa::path(post, path = "/customers/{customerId}/wallet-transactions", tag = "customers",
@@ -319,7 +307,7 @@ async fn create_wallet_transaction(
         .await
         .map_err(|err| {
             if db::wallet::is_duplicate_reference(&err) {
-                reference_used()
+                Refusal::ReferenceUsed.into()
             } else {
                 ApiError::from(err)
             }
@@ -327,25 +315,20 @@ async fn create_wallet_transaction(
     let row = match applied {
         Ok(row) => row,
         Err(WalletRefusal::NotFound) => return Err(no_customer(&customer_id)),
-        Err(WalletRefusal::DuplicateReference) => return Err(reference_used()),
+        Err(WalletRefusal::DuplicateReference) => return Err(Refusal::ReferenceUsed.into()),
         Err(WalletRefusal::InsufficientFunds { balance }) => {
-            return Err(ApiError::new(
-                StatusCode::CONFLICT,
-                "insufficient_balance",
-                format!(
-                    "the wallet balance is {balance}, less than the debit of {}",
-                    entry.amount
-                ),
-            ));
+            return Err(Refusal::InsufficientBalance {
+                balance,
+                debit: entry.amount,
+            }
+            .into());
         }
         Err(WalletRefusal::BalanceLimit { balance }) => {
-            return Err(ApiError::field(
-                "amount",
-                format!(
-                    "would take the wallet balance of {balance} above the maximum of {}",
-                    crate::domain::customer::wallet_ceiling()
-                ),
-            ));
+            return Err(Refusal::BalanceAboveMaximum {
+                balance,
+                maximum: crate::domain::customer::wallet_ceiling(),
+            }
+            .into());
         }
     };
     tx.commit().await?;

@@ -9,6 +9,7 @@ pub mod customers;
 pub mod id_tags;
 pub mod json;
 pub mod meter_values;
+pub mod openapi;
 pub mod organizations;
 pub mod points;
 pub mod query;
@@ -63,7 +64,7 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .nest("/api/cms", cms_routes())
         .nest("/api/auth", auth::routes())
         .split_for_parts();
-    let openapi = Arc::new(openapi_document(&openapi));
+    let openapi = Arc::new(openapi::document(&openapi));
     let static_files = ServeDir::new(&config.public_dir)
         .append_index_html_on_directories(true)
         .call_fallback_on_method_not_allowed(true)
@@ -94,7 +95,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
             state.clone(),
             crate::auth::guard,
         ))
-        .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes));
+        .layer(axum::extract::DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(axum::middleware::from_fn(no_control_characters_in_path));
     let image_origin = state.files.storage.browser_origin();
     let mut app = with_security_headers(app, image_origin.as_deref());
     if let Some(cors) = cors(config) {
@@ -105,51 +107,6 @@ pub fn router(state: AppState, config: &Config) -> Router {
             ApiError::internal("a request handler panicked").into_response()
         }))
         .with_state(state)
-}
-
-/// The OpenAPI document as served. An update (PUT) takes any subset of the fields its create
-/// takes, so each PUT body that names an `<X>Input` schema is pointed at an `<X>Changes` copy with
-/// nothing required: derived here, once, rather than kept by hand beside every input type.
-fn openapi_document(openapi: &utoipa::openapi::OpenApi) -> serde_json::Value {
-    let mut doc = serde_json::to_value(openapi).unwrap_or_default();
-    let mut partial = std::collections::BTreeMap::new();
-    if let Some(paths) = doc.get_mut("paths").and_then(|p| p.as_object_mut()) {
-        for operation in paths.values_mut().filter_map(|item| item.get_mut("put")) {
-            let Some(schema_ref) =
-                operation.pointer_mut("/requestBody/content/application~1json/schema/$ref")
-            else {
-                continue;
-            };
-            let Some(name) = schema_ref
-                .as_str()
-                .and_then(|r| r.strip_prefix("#/components/schemas/"))
-                .map(str::to_owned)
-            else {
-                continue;
-            };
-            let changes = format!("{}Changes", name.strip_suffix("Input").unwrap_or(&name));
-            *schema_ref = serde_json::Value::String(format!("#/components/schemas/{changes}"));
-            partial.insert(changes, name);
-        }
-    }
-    if let Some(schemas) = doc
-        .pointer_mut("/components/schemas")
-        .and_then(|s| s.as_object_mut())
-    {
-        for (changes, name) in partial {
-            if let Some(mut schema) = schemas.get(&name).cloned() {
-                if let Some(fields) = schema.as_object_mut() {
-                    fields.remove("required");
-                    fields.insert(
-                        "description".into(),
-                        format!("Any of the fields of {name}: those sent replace the stored ones, null clears an optional one.").into(),
-                    );
-                }
-                schemas.insert(changes, schema);
-            }
-        }
-    }
-    doc
 }
 
 fn cms_routes() -> OpenApiRouter<AppState> {
@@ -262,6 +219,28 @@ async fn ready(State(state): State<AppState>) -> Response {
     (status, Json(body)).into_response()
 }
 
+/// 404 for a path with a percent-encoded control character (`%00`...): no record or charger id
+/// holds one, and PostgreSQL refuses a NUL in text, so such a segment must not reach a query.
+async fn no_control_characters_in_path(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if has_encoded_control_character(request.uri().path()) {
+        return ApiError::not_found("no such resource").into_response();
+    }
+    next.run(request).await
+}
+
+fn has_encoded_control_character(path: &str) -> bool {
+    path.as_bytes().windows(3).any(|w| {
+        w[0] == b'%'
+            && std::str::from_utf8(&w[1..])
+                .ok()
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                .is_some_and(|byte| byte < 0x20 || byte == 0x7f)
+    })
+}
+
 async fn not_found() -> ApiError {
     ApiError::not_found("no such resource")
 }
@@ -281,4 +260,20 @@ pub fn record_id(segment: &str, what: &str) -> Result<i64, ApiError> {
         .ok()
         .filter(|id| *id > 0)
         .ok_or_else(|| ApiError::not_found(format!("no {what} {segment:?}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_percent_encoded_control_characters_in_a_path() {
+        assert!(has_encoded_control_character("/api/cms/id-tags/A%00B"));
+        assert!(has_encoded_control_character("/api/cms/tariffs/%1f"));
+        assert!(has_encoded_control_character("/ocpp/CP%7F"));
+        assert!(!has_encoded_control_character(
+            "/api/cms/id-tags/A%20B%C3%A4"
+        ));
+        assert!(!has_encoded_control_character("/api/cms/stations/100%"));
+    }
 }

@@ -19,6 +19,7 @@ use crate::auth::Caller;
 use crate::db::{self, filter::Sort};
 use crate::domain::enums::{ChargerType, ConnectorType, Oem, Phase, TariffStatus};
 use crate::domain::point::{ConnectorFields, Point, PointFields, PointRow};
+use crate::domain::refusal::Refusal;
 use crate::error::docs::{DeleteErrors, ListErrors, ReadErrors, WriteErrors};
 use crate::error::{ApiError, ApiResult, Problem, ResultExt};
 use crate::fixed::Kilowatts;
@@ -431,10 +432,10 @@ async fn update_point(
                 continue;
             }
             if db::points::active_sessions_on_connector(&mut tx, old.id).await? > 0 {
-                return Err(ApiError::conflict(format!(
-                    "connector {} has an active charging session and cannot be removed",
-                    old.connector_id
-                )));
+                return Err(Refusal::ConnectorCharging {
+                    connector_id: old.connector_id.clone(),
+                }
+                .into());
             }
             db::points::remove_connector(&mut tx, old.id, now).await?;
         }
@@ -465,11 +466,7 @@ async fn delete_point(
     }
     match db::points::active_sessions(&mut tx, id).await? {
         0 => {}
-        n => {
-            return Err(ApiError::conflict(format!(
-                "the charging point has {n} active charging session(s); stop them first"
-            )));
-        }
+        sessions => return Err(Refusal::PointCharging { sessions }.into()),
     }
     db::points::soft_delete(&mut tx, id, db::now()).await?;
     tx.commit().await?;

@@ -97,11 +97,14 @@ impl QueryReader {
         }
     }
 
-    /// A free-text parameter, trimmed; blank counts as absent.
+    /// A free-text parameter, trimmed, without control characters (PostgreSQL refuses a NUL in
+    /// text); blank counts as absent.
     pub fn text(&mut self, name: &str, value: Option<&str>) -> Option<String> {
         self.parse(name, value, |v| {
             if v.chars().count() > 255 {
                 Err("must be at most 255 characters".into())
+            } else if v.chars().any(char::is_control) {
+                Err("must not contain control characters".into())
             } else {
                 Ok(v.to_owned())
             }
@@ -270,6 +273,17 @@ mod tests {
             "2026-11-01T00:00:00+00:00"
         );
         assert!(range_start("yesterday").is_err());
+    }
+
+    #[test]
+    fn free_text_is_trimmed_blank_is_absent_and_control_characters_are_refused() {
+        let mut q = QueryReader::default();
+        assert_eq!(q.text("search", Some(" asha ")), Some("asha".into()));
+        assert_eq!(q.text("search", Some("  ")), None);
+        assert!(q.finish().is_ok());
+        let mut q = QueryReader::default();
+        assert_eq!(q.text("search", Some("a\0b")), None);
+        assert_eq!(q.finish().unwrap_err().details[0].field, "search");
     }
 
     #[test]

@@ -19,6 +19,7 @@ use crate::auth::Caller;
 use crate::db::types::WorkingDays;
 use crate::db::{self, filter::Sort};
 use crate::domain::enums::{GridPhase, StationStatus, Weekday};
+use crate::domain::refusal::Refusal;
 use crate::domain::station::{Station, StationFields};
 use crate::error::docs::{DeleteErrors, ListErrors, ReadErrors, WriteErrors};
 use crate::error::{ApiError, ApiResult, ResultExt};
@@ -371,11 +372,7 @@ async fn delete_station(
         .ok_or_else(|| not_found(&station_id))?;
     match db::stations::live_points(&mut tx, &station_id).await? {
         0 => {}
-        n => {
-            return Err(ApiError::conflict(format!(
-                "the station has {n} charging point(s); delete or move them first"
-            )));
-        }
+        points => return Err(Refusal::StationHasPoints { points }.into()),
     }
     db::stations::soft_delete(&mut tx, id, db::now()).await?;
     tx.commit().await?;

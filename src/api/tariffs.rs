@@ -14,6 +14,7 @@ use super::validate::{In, choice, code, given, given_opt, non_negative, required
 use crate::AppState;
 use crate::db::{self, filter::Sort};
 use crate::domain::enums::{Currency, TariffStatus};
+use crate::domain::refusal::{Refusal, TariffChange};
 use crate::domain::tariff::{Tariff, TariffFields};
 use crate::error::docs::{DeleteErrors, ListErrors, ReadErrors, WriteErrors};
 use crate::error::{ApiError, ApiResult, ResultExt};
@@ -180,17 +181,14 @@ async fn update_tariff(
     let current = find(&state, &tariff_id).await?;
     let fields = apply_changes(TariffInput::from(&current), body)?.validate()?;
     if fields.tariff_id != current.tariff_id {
-        return Err(ApiError::field(
-            "tariff_id",
-            "cannot be changed; create a new tariff instead",
-        ));
+        return Err(Refusal::TariffIdFixed.into());
     }
     let mut tx = state.db.begin().await?;
     db::tariffs::lock(&mut tx, current.id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no tariff {tariff_id:?}")))?;
     if fields.status == TariffStatus::Inactive {
-        refuse_if_in_use(&mut tx, current.id, "deactivated").await?;
+        refuse_if_in_use(&mut tx, current.id, TariffChange::Deactivated).await?;
     }
     let tariff = db::tariffs::update(&mut tx, current.id, &fields, db::now())
         .await?
@@ -213,17 +211,15 @@ async fn delete_tariff(
     db::tariffs::lock(&mut tx, current.id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no tariff {tariff_id:?}")))?;
-    refuse_if_in_use(&mut tx, current.id, "deleted").await?;
+    refuse_if_in_use(&mut tx, current.id, TariffChange::Deleted).await?;
     db::tariffs::soft_delete(&mut tx, current.id, db::now()).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn refuse_if_in_use(tx: &mut db::Tx, id: i64, action: &str) -> ApiResult<()> {
+async fn refuse_if_in_use(tx: &mut db::Tx, id: i64, change: TariffChange) -> ApiResult<()> {
     match db::tariffs::points_using(tx, id).await? {
         0 => Ok(()),
-        n => Err(ApiError::conflict(format!(
-            "the tariff is used by {n} charging point(s) and cannot be {action}; assign them another tariff first"
-        ))),
+        points => Err(Refusal::TariffInUse { points, change }.into()),
     }
 }

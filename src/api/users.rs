@@ -11,13 +11,15 @@ use utoipa_axum::routes;
 use super::json::{JsonObject, apply_changes, from_value};
 use super::query::{ListQuery, Page, PageQuery, QueryReader};
 use super::record_id;
-use super::validate::{Checked, In, choice, email, given, given_opt, read, required, text};
+use super::validate::{In, choice, email, given, given_opt, read, required, text};
 use crate::AppState;
+use crate::auth::accounts::{self, CreateUserError, NewUser, NewUserRefusal, organization_refusal};
 use crate::auth::{Caller, password};
 use crate::db::{self, filter::Sort};
+use crate::domain::refusal::Refusal;
 use crate::domain::user::{Role, User, UserFields, UserRow};
 use crate::error::docs::{DeleteErrors, ListErrors, ReadErrors, WriteErrors};
-use crate::error::{ApiError, ApiResult, ResultExt};
+use crate::error::{ApiError, ApiResult, Problem, ResultExt};
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -55,7 +57,7 @@ pub struct UserInput {
 impl From<&UserRow> for UserInput {
     fn from(u: &UserRow) -> Self {
         Self {
-            email: given(u.email.clone()),
+            email: given(u.email.to_string()),
             name: given(u.name.clone()),
             role: given(u.role.to_string()),
             organization: given_opt(u.organization.clone()),
@@ -71,19 +73,39 @@ struct CheckedUser {
     password: Option<String>,
 }
 
-fn organization(value: In<String>, known: &[String]) -> Checked<Option<String>> {
-    match text(value, 100)? {
-        Some(code) if !known.contains(&code) => {
-            Err(format!("must be one of: {}", known.join(", ")))
-        }
-        other => Ok(other),
+/// A refusal of the account rules as the problem of the field it is about.
+fn refusal_problem(refusal: NewUserRefusal) -> Problem {
+    match refusal {
+        NewUserRefusal::UnknownOrganization { known } => Problem::new(
+            "organization",
+            format!("must be one of: {}", known.join(", ")),
+        ),
+        NewUserRefusal::AdminWithOrganization(_) => Problem::new(
+            "organization",
+            "must be empty for an admin: admins see every organization",
+        ),
+        NewUserRefusal::WeakPassword(problem) => Problem::new("password", problem),
+        NewUserRefusal::EmailTaken => Problem::new("email", "is already taken"),
+    }
+}
+
+fn refused(refusal: NewUserRefusal) -> ApiError {
+    match refusal {
+        NewUserRefusal::EmailTaken => ApiError {
+            details: vec![refusal_problem(NewUserRefusal::EmailTaken)],
+            ..ApiError::conflict(EMAIL_TAKEN)
+        },
+        other => ApiError::validation(vec![refusal_problem(other)]),
     }
 }
 
 impl UserInput {
     fn validate(self, organizations: &[String], password_required: bool) -> ApiResult<CheckedUser> {
         let email_value = email(self.email);
-        let email_text = email_value.clone().ok().flatten().unwrap_or_default();
+        let email_text = match &email_value {
+            Ok(Some(e)) => e.to_string(),
+            _ => String::new(),
+        };
         let password_value = text(self.password, password::MAX_LENGTH).and_then(|p| match p {
             Some(p) => match password::weakness(&p, &email_text) {
                 Some(problem) => Err(problem),
@@ -93,13 +115,14 @@ impl UserInput {
             None => Ok(None),
         });
         let role_value = required(choice(self.role, Role::parse));
-        let organization_value =
-            organization(self.organization, organizations).and_then(|o| match (&role_value, o) {
-                (Ok(Role::Admin), Some(_)) => {
-                    Err("must be empty for an admin: admins see every organization".to_owned())
-                }
-                (_, o) => Ok(o),
-            });
+        let organization_value = text(self.organization, 100).and_then(|o| {
+            // Without a valid role, only the organization's own existence can be checked.
+            let role = *role_value.as_ref().unwrap_or(&Role::Viewer);
+            match organization_refusal(role, o.as_deref(), organizations) {
+                Some(refusal) => Err(refusal_problem(refusal).problem),
+                None => Ok(o),
+            }
+        });
         let (email, name, role, organization, active, password) = crate::validate!(
             email = required(email_value),
             name = required(text(self.name, 255)),
@@ -208,20 +231,27 @@ async fn create_user(
     let input = from_value::<UserInput>(body.into())?;
     let organizations = db::organizations::codes(&state.db).await?;
     let CheckedUser {
-        mut fields,
+        fields,
         password: Some(password),
     } = input.validate(&organizations, true)?
     else {
         return Err(ApiError::field("password", "is required"));
     };
-    fields.password_hash = password::hash_blocking(password)
+    let new = NewUser {
+        email: fields.email,
+        name: fields.name,
+        role: fields.role,
+        organization: fields.organization,
+        active: fields.active,
+        password,
+    };
+    let user = accounts::create_user(&state.db, new)
         .await
-        .map_err(ApiError::internal)?;
-    let mut tx = state.db.begin().await?;
-    let user = db::users::insert(&mut tx, &fields, db::now())
-        .await
-        .on_unique("email", "email", EMAIL_TAKEN)?;
-    tx.commit().await?;
+        .map_err(|err| match err {
+            CreateUserError::Refused(refusal) => refused(refusal),
+            CreateUserError::Hash(err) => err.into(),
+            CreateUserError::Database(err) => err.into(),
+        })?;
     tracing::info!(admin = caller.id(), user = user.id, role = %user.role, "user created");
     Ok((StatusCode::CREATED, Json(User::from(&user))))
 }
@@ -251,9 +281,7 @@ async fn update_user(
         || fields.organization != current.organization
         || !fields.active;
     fields.password_hash = match password {
-        Some(p) => password::hash_blocking(p)
-            .await
-            .map_err(ApiError::internal)?,
+        Some(p) => password::hash_blocking(p).await?,
         None => current.password_hash.clone(),
     };
     let mut tx = state.db.begin().await?;
@@ -262,9 +290,7 @@ async fn update_user(
         && !stays_admin
         && db::users::other_active_admins(&mut tx, current.id).await? == 0
     {
-        return Err(ApiError::conflict(
-            "this is the last active admin: make another user admin first",
-        ));
+        return Err(Refusal::LastActiveAdmin.into());
     }
     let user = db::users::update(&mut tx, current.id, &fields, revoke, db::now())
         .await
@@ -292,9 +318,7 @@ async fn delete_user(
         && current.active
         && db::users::other_active_admins(&mut tx, current.id).await? == 0
     {
-        return Err(ApiError::conflict(
-            "this is the last active admin: make another user admin first",
-        ));
+        return Err(Refusal::LastActiveAdmin.into());
     }
     if !db::users::soft_delete(&mut tx, current.id, db::now()).await? {
         return Err(not_found(&user_id));

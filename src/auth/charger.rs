@@ -38,13 +38,22 @@ pub enum ChargerAuthError {
     WrongKey,
     #[error("cannot read the charger's credentials: {0}")]
     Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Hash(#[from] super::password::HashError),
 }
 
 impl IntoResponse for ChargerAuthError {
-    /// 401 with `WWW-Authenticate: Basic realm="evcms"`; 500 when the database failed.
+    /// 401 with `WWW-Authenticate: Basic realm="evcms"`; 500 when the database failed, 503 with
+    /// `Retry-After` when password hashing is saturated.
     fn into_response(self) -> Response {
-        if let ChargerAuthError::Database(err) = self {
-            return crate::error::ApiError::internal(err).into_response();
+        match self {
+            ChargerAuthError::Database(err) => {
+                return crate::error::ApiError::internal(err).into_response();
+            }
+            ChargerAuthError::Hash(err) => {
+                return crate::error::ApiError::from(err).into_response();
+            }
+            _ => {}
         }
         let mut response = crate::error::ApiError::new(
             StatusCode::UNAUTHORIZED,
@@ -105,13 +114,13 @@ async fn check(
     }
     let Some(hash) = credentials.auth_key_hash else {
         // Spend the time of a verification all the same.
-        super::password::verify_blocking(password, None).await;
+        super::password::verify_blocking(password, None).await?;
         return Err(ChargerAuthError::NoKey);
     };
     if VERIFIED.matches(charge_point_id, &hash, &password) {
         return Ok(());
     }
-    if super::password::verify_blocking(password.clone(), Some(hash.clone())).await {
+    if super::password::verify_blocking(password.clone(), Some(hash.clone())).await? {
         VERIFIED.remember(charge_point_id, &hash, &password);
         Ok(())
     } else {

@@ -4,9 +4,11 @@
 
 use clap::Subcommand;
 
+use super::accounts::{CreateUserError, NewUser, NewUserRefusal, create_user};
 use super::password;
 use crate::Config;
 use crate::db::{self, Db, filter::PageRequest, filter::Sort};
+use crate::domain::contact::Email;
 use crate::domain::user::{Role, UserFields};
 
 #[derive(Subcommand, Debug, Clone)]
@@ -61,46 +63,27 @@ async fn execute(db: &Db, command: UserCommand) -> Result<(), String> {
             organization,
             password,
         } => {
-            let email = email.trim().to_lowercase();
-            crate::api::validate::email(crate::api::validate::given(email.clone()))
-                .map_err(|p| format!("--email {p}"))?;
+            let email = Email::parse(&email)
+                .map_err(|p| format!("--email {p}"))?
+                .to_lowercase();
             let role = Role::parse(role.trim()).map_err(|p| format!("--role {p}"))?;
-            if let Some(code) = &organization {
-                let known = db::organizations::codes(db)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                if !known.contains(code) {
-                    return Err(format!(
-                        "--organization must be one of: {}",
-                        known.join(", ")
-                    ));
-                }
-                if role == Role::Admin {
-                    return Err("an admin is not bound to an organization".to_owned());
-                }
-            }
-            let (password, generated) = chosen_password(password, &email)?;
-            let name =
-                name.unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
-            let fields = UserFields {
+            let (password, generated) = match password {
+                Some(p) => (p, false),
+                None => (password::generate(), true),
+            };
+            let name = name.unwrap_or_else(|| email.local_part().to_owned());
+            let new = NewUser {
                 email: email.clone(),
                 name,
-                password_hash: password::hash_blocking(password.clone()).await?,
                 role,
                 organization,
                 active: true,
+                password: password.clone(),
             };
-            let mut tx = db.begin().await.map_err(|e| e.to_string())?;
-            let user = db::users::insert(&mut tx, &fields, db::now())
-                .await
-                .map_err(|err| {
-                    if crate::error::is_unique_violation(&err, "email") {
-                        format!("a user with the e-mail {email} already exists")
-                    } else {
-                        err.to_string()
-                    }
-                })?;
-            tx.commit().await.map_err(|e| e.to_string())?;
+            let user = create_user(db, new).await.map_err(|err| match err {
+                CreateUserError::Refused(refusal) => refused(refusal, &email),
+                other => other.to_string(),
+            })?;
             println!(
                 "created user {} ({}) with id {}",
                 user.email, user.role, user.id
@@ -115,11 +98,13 @@ async fn execute(db: &Db, command: UserCommand) -> Result<(), String> {
                 .await
                 .map_err(|e| e.to_string())?
                 .ok_or_else(|| format!("no user with the e-mail {}", email.trim()))?;
-            let (password, generated) = chosen_password(password, &user.email)?;
+            let (password, generated) = chosen_password(password, user.email.as_str())?;
             let fields = UserFields {
                 email: user.email.clone(),
                 name: user.name.clone(),
-                password_hash: password::hash_blocking(password.clone()).await?,
+                password_hash: password::hash_blocking(password.clone())
+                    .await
+                    .map_err(|e| e.to_string())?,
                 role: user.role,
                 organization: user.organization.clone(),
                 active: true,
@@ -169,6 +154,19 @@ async fn execute(db: &Db, command: UserCommand) -> Result<(), String> {
                 }
                 page += 1;
             }
+        }
+    }
+}
+
+/// A refused `user add`, worded for the command line.
+fn refused(refusal: NewUserRefusal, email: &Email) -> String {
+    match refusal {
+        NewUserRefusal::UnknownOrganization { known } => {
+            format!("--organization must be one of: {}", known.join(", "))
+        }
+        NewUserRefusal::EmailTaken => format!("a user with the e-mail {email} already exists"),
+        other @ (NewUserRefusal::AdminWithOrganization(_) | NewUserRefusal::WeakPassword(_)) => {
+            other.to_string()
         }
     }
 }

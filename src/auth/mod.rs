@@ -6,6 +6,7 @@
 //! and creates the first admin account of a fresh database. [`guard`] is the middleware in front of
 //! `/api/cms`; [`Caller`] is the extractor handlers use to know who calls.
 
+pub mod accounts;
 pub mod caller;
 pub mod charger;
 pub mod cli;
@@ -27,7 +28,9 @@ use limiter::LoginLimiter;
 use token::{Claims, TokenKey};
 
 use crate::db::{self, Db};
-use crate::domain::user::{Role, UserFields, UserRow};
+use crate::domain::contact::Email;
+use crate::domain::user::{Role, UserRow};
+use accounts::{CreateUserError, NewUser, NewUserRefusal, create_user};
 
 /// The authentication state shared by every request; cheap to clone.
 #[derive(Clone, Debug)]
@@ -56,6 +59,8 @@ pub enum AuthStartError {
     Database(#[from] sqlx::Error),
     #[error("cannot hash the admin password: {0}")]
     Hash(String),
+    #[error("cannot create the admin account: {0}")]
+    AdminRefused(NewUserRefusal),
 }
 
 /// The key under which a generated token secret is kept in `settings`.
@@ -129,36 +134,33 @@ async fn create_first_admin(db: &Db, config: &SecurityConfig) -> Result<(), Auth
     if db::users::count_all(db).await? > 0 {
         return Ok(());
     }
-    let email = config.admin_email.trim().to_lowercase();
-    if crate::api::validate::email(crate::api::validate::given(email.clone())).is_err() {
-        return Err(AuthStartError::AdminEmail(email));
-    }
+    let email = Email::parse(&config.admin_email)
+        .map_err(|_| AuthStartError::AdminEmail(config.admin_email.trim().to_lowercase()))?;
     let (password, generated) = match &config.admin_password {
-        Some(p) => {
-            if let Some(problem) = password::weakness(p, &email) {
-                return Err(AuthStartError::WeakAdminPassword(problem));
-            }
-            (p.clone(), false)
-        }
+        Some(p) => (p.clone(), false),
         None => (password::generate(), true),
     };
-    let fields = UserFields {
-        email: email.clone(),
+    let new = NewUser {
+        email,
         name: "Administrator".to_owned(),
-        password_hash: password::hash_blocking(password.clone())
-            .await
-            .map_err(AuthStartError::Hash)?,
         role: Role::Admin,
         organization: None,
         active: true,
+        password: password.clone(),
     };
-    let mut tx = db.begin().await?;
-    match db::users::insert(&mut tx, &fields, db::now()).await {
-        Ok(_) => tx.commit().await?,
+    let email = match create_user(db, new).await {
+        Ok(user) => user.email,
         // Another node starting on the same fresh database created it first.
-        Err(err) if crate::error::is_unique_violation(&err, "email") => return Ok(()),
-        Err(err) => return Err(err.into()),
-    }
+        Err(CreateUserError::Refused(NewUserRefusal::EmailTaken)) => return Ok(()),
+        Err(CreateUserError::Refused(NewUserRefusal::WeakPassword(problem))) => {
+            return Err(AuthStartError::WeakAdminPassword(problem));
+        }
+        Err(CreateUserError::Refused(refusal)) => {
+            return Err(AuthStartError::AdminRefused(refusal));
+        }
+        Err(CreateUserError::Hash(err)) => return Err(AuthStartError::Hash(err.to_string())),
+        Err(CreateUserError::Database(err)) => return Err(err.into()),
+    };
     if generated {
         tracing::warn!(
             "created the admin account {email} with the password {password} (shown only this once): log in with it and change it"

@@ -13,6 +13,7 @@ pub mod charger_state;
 pub mod chargers;
 pub mod corrections;
 pub mod customers;
+pub mod errors;
 pub mod filter;
 pub mod id_tags;
 pub mod meter_values;

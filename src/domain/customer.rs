@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::contact::{Email, Phone};
 use super::enums::WalletTransactionType;
 use crate::fixed::Money;
 
@@ -27,8 +28,8 @@ pub struct Customer {
 #[derive(Debug, Clone)]
 pub struct CustomerFields {
     pub customer_name: String,
-    pub phone: String,
-    pub email: Option<String>,
+    pub phone: Phone,
+    pub email: Option<Email>,
     pub default_vehicle: Option<String>,
 }
 

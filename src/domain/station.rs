@@ -4,6 +4,7 @@ use chrono::{DateTime, NaiveTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::contact::{Email, Phone};
 use super::enums::{GridPhase, StationStatus};
 use crate::db::types::WorkingDays;
 use crate::fixed::Degrees;
@@ -70,6 +71,6 @@ pub struct StationFields {
     pub opening_time: Option<NaiveTime>,
     pub closing_time: Option<NaiveTime>,
     pub contact_person: Option<String>,
-    pub contact_number: Option<String>,
-    pub email: Option<String>,
+    pub contact_number: Option<Phone>,
+    pub email: Option<Email>,
 }

@@ -5,17 +5,38 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::contact::Email;
+
 crate::domain::enums::string_enum! {
     /// What a user may do: `admin` everything (users and organizations included), `operator`
     /// create, change, delete and command, `viewer` read only.
     pub enum Role { Admin => "admin", Operator => "operator", Viewer => "viewer" }
 }
 
+/// The rule "an admin has no organization" broken: admins see every organization.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("an admin is not bound to an organization")]
+pub struct AdminWithOrganization;
+
+impl Role {
+    /// Whether a user of this role may be bound to `organization`: anyone but an admin may.
+    pub fn check_organization(
+        self,
+        organization: Option<&str>,
+    ) -> Result<(), AdminWithOrganization> {
+        match (self, organization) {
+            (Role::Admin, Some(_)) => Err(AdminWithOrganization),
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A user as stored, password hash included: never serialized, never logged.
 #[derive(Clone, sqlx::FromRow)]
 pub struct UserRow {
     pub id: i64,
-    pub email: String,
+    /// Lowercase.
+    pub email: Email,
     pub name: String,
     pub password_hash: String,
     pub role: Role,
@@ -62,7 +83,7 @@ impl From<&UserRow> for User {
     fn from(u: &UserRow) -> Self {
         Self {
             id: u.id,
-            email: u.email.clone(),
+            email: u.email.to_string(),
             name: u.name.clone(),
             role: u.role,
             organization: u.organization.clone(),
@@ -77,7 +98,8 @@ impl From<&UserRow> for User {
 /// The fields of a user to store (the password already hashed).
 #[derive(Clone)]
 pub struct UserFields {
-    pub email: String,
+    /// Stored in lowercase.
+    pub email: Email,
     pub name: String,
     pub password_hash: String,
     pub role: Role,

@@ -68,7 +68,8 @@ pub enum Incoming<'a> {
     },
     /// A CALLRESULT or CALLERROR answering one of our CALLs.
     Reply { id: &'a str },
-    /// A message type number OCPP-J does not define: ignored, as the spec asks.
+    /// A message type number OCPP-J does not define. [`parse`] no longer gives it (such a frame is
+    /// a [`BadFrame`] answered with a CALLERROR); kept only while `link.rs` still matches it.
     UnknownType(i64),
 }
 
@@ -94,7 +95,7 @@ pub fn parse(text: &str) -> Result<Incoming<'_>, BadFrame> {
     let id = elements.get(1).and_then(|raw| as_str(raw));
     let bad = |code, description: &str| BadFrame {
         id: id
-            .filter(|id| id.len() <= MAX_MESSAGE_ID_LEN)
+            .filter(|id| !id.is_empty() && id.len() <= MAX_MESSAGE_ID_LEN)
             .unwrap_or(UNKNOWN_MESSAGE_ID)
             .to_owned(),
         error: CallError::new(code, description),
@@ -106,7 +107,14 @@ pub fn parse(text: &str) -> Result<Incoming<'_>, BadFrame> {
         ));
     };
     if !(2..=4).contains(&message_type) {
-        return Ok(Incoming::UnknownType(message_type));
+        // A charger sending a type we do not know expects some answer; silence would leave it
+        // waiting for its timeout. Its id, when readable, lets it match the CALLERROR.
+        return Err(bad(
+            ErrorCode::FormationViolation,
+            &format!(
+                "message type {message_type} is not 2 (CALL), 3 (CALLRESULT) or 4 (CALLERROR)"
+            ),
+        ));
     }
     let Some(id) = id else {
         return Err(bad(
@@ -246,10 +254,41 @@ mod tests {
     }
 
     #[test]
-    fn ignores_unknown_message_types_and_passes_replies() {
-        assert!(matches!(parse(r#"[9,"x"]"#), Ok(Incoming::UnknownType(9))));
+    fn answers_unknown_message_types_with_a_call_error_naming_their_id() {
+        for text in [
+            r#"[9,"x",{}]"#,
+            r#"[0,"x","Heartbeat",{}]"#,
+            r#"[1,"x"]"#,
+            r#"[5,"x",{}]"#,
+            r#"[-2,"x","Heartbeat",{}]"#,
+        ] {
+            let e = error_of(text);
+            assert_eq!(
+                (e.id.as_str(), e.error.code),
+                ("x", ErrorCode::FormationViolation),
+                "{text}"
+            );
+            assert!(e.error.description.contains("message type"), "{text}");
+        }
+        // Without a readable id, the answer carries the id "-1".
+        for text in [
+            r#"[9]"#,
+            r#"[9,7]"#,
+            r#"[9,"has \" quote"]"#,
+            r#"[null,""]"#,
+        ] {
+            assert_eq!(error_of(text).id, UNKNOWN_MESSAGE_ID, "{text}");
+        }
+    }
+
+    #[test]
+    fn passes_replies() {
         assert!(matches!(
             parse(r#"[3,"x",{}]"#),
+            Ok(Incoming::Reply { id: "x" })
+        ));
+        assert!(matches!(
+            parse(r#"[4,"x","GenericError","",{}]"#),
             Ok(Incoming::Reply { id: "x" })
         ));
     }
@@ -266,5 +305,129 @@ mod tests {
         assert_eq!(parsed[2], "NotImplemented");
         assert_eq!(parsed[4], serde_json::json!({}));
         assert_eq!(call_result("m", "{}"), r#"[3,"m",{}]"#);
+    }
+}
+
+/// Fuzzing the parser: whatever arrives, `parse` answers a value or a [`BadFrame`] and never
+/// panics; a refused frame's answer is itself a well-formed five-element CALLERROR.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    /// Any JSON value, a few levels deep.
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            ".{0,40}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..6).prop_map(Value::from),
+                prop::collection::btree_map(".{0,8}", inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// Frames shaped like OCPP-J, with each element possibly of the wrong kind.
+    fn framelike() -> impl Strategy<Value = String> {
+        let message_type = prop_oneof![
+            (0i64..8).prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            Just(json!("2")),
+            Just(json!(2.0)),
+            any_json(),
+        ];
+        let id = prop_oneof![
+            "[a-zA-Z0-9-]{0,40}".prop_map(Value::from),
+            ".{0,40}".prop_map(Value::from),
+            any_json(),
+        ];
+        let action = prop_oneof![
+            "(Heartbeat|BootNotification|StatusNotification|[A-Za-z]{0,20})".prop_map(Value::from),
+            any_json(),
+        ];
+        (
+            message_type,
+            id,
+            action,
+            any_json(),
+            prop::collection::vec(any_json(), 0..3),
+            0usize..6,
+        )
+            .prop_map(|(t, id, action, payload, extra, keep)| {
+                let mut elements = vec![t, id, action, payload];
+                elements.extend(extra);
+                elements.truncate(keep.max(1) + 1);
+                Value::from(elements).to_string()
+            })
+    }
+
+    /// A valid CALL, then mutated byte by byte (flipped, cut, repeated).
+    fn mutated() -> impl Strategy<Value = String> {
+        let call = r#"[2,"m-1","MeterValues",{"connectorId":1,"meterValue":[{"timestamp":"2026-11-29T10:00:00Z","sampledValue":[{"value":"12.5"}]}]}]"#;
+        (
+            prop::collection::vec((0usize..call.len(), any::<u8>()), 0..8),
+            0usize..=call.len(),
+        )
+            .prop_map(move |(edits, cut)| {
+                let mut bytes = call.as_bytes()[..cut].to_vec();
+                for (at, byte) in edits {
+                    if at < bytes.len() {
+                        bytes[at] = byte;
+                    }
+                }
+                String::from_utf8_lossy(&bytes).into_owned()
+            })
+    }
+
+    fn check(text: &str) -> Result<(), TestCaseError> {
+        match parse(text) {
+            Ok(Incoming::Call { id, payload, .. }) => {
+                prop_assert!(!id.is_empty() && id.len() <= MAX_MESSAGE_ID_LEN);
+                let payload = payload.get();
+                prop_assert!(payload.starts_with('{'), "payload {}", payload);
+            }
+            Ok(Incoming::Reply { id }) => prop_assert!(!id.is_empty()),
+            Ok(Incoming::UnknownType(n)) => prop_assert!(false, "unknown type {n} not refused"),
+            Err(bad) => {
+                prop_assert!(!bad.id.is_empty() && bad.id.len() <= MAX_MESSAGE_ID_LEN);
+                let answer: Vec<Value> = serde_json::from_str(&call_error(&bad.id, &bad.error))
+                    .expect("a CALLERROR is JSON");
+                prop_assert_eq!(answer.len(), 5);
+                prop_assert_eq!(&answer[0], &json!(4));
+            }
+        }
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn any_text_is_a_value_or_an_error(text in ".{0,200}") {
+            check(&text)?;
+        }
+
+        #[test]
+        fn any_json_is_a_value_or_an_error(value in any_json()) {
+            check(&value.to_string())?;
+        }
+
+        #[test]
+        fn framelike_arrays_are_a_value_or_an_error(text in framelike()) {
+            check(&text)?;
+        }
+
+        #[test]
+        fn mutated_calls_are_a_value_or_an_error(text in mutated()) {
+            check(&text)?;
+        }
     }
 }

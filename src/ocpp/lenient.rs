@@ -181,3 +181,91 @@ mod tests {
         assert_eq!(payload, before);
     }
 }
+
+/// Fuzzing the normalizer: any JSON, and OCPP payloads with their fields swapped for values of
+/// any kind, are rewritten without a panic, and a second pass finds nothing left to rewrite.
+#[cfg(test)]
+mod fuzz {
+    use proptest::prelude::*;
+    use serde_json::{Value, json};
+
+    use super::*;
+
+    fn any_json() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            any::<u64>().prop_map(Value::from),
+            any::<f64>().prop_map(|f| json!(f)),
+            ".{0,30}".prop_map(Value::from),
+            "-?[0-9]{1,20}(\\.[0-9]{0,3})?".prop_map(Value::from),
+            "[0-9]{4,6}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{0,12})?(Z|[+-][0-9]{2}:[0-9]{2})?"
+                .prop_map(Value::from),
+        ];
+        leaf.prop_recursive(4, 32, 6, |inner| {
+            let key = prop_oneof![
+                Just("connectorId".to_owned()),
+                Just("meterStart".to_owned()),
+                Just("transactionId".to_owned()),
+                Just("timestamp".to_owned()),
+                Just("expiryDate".to_owned()),
+                Just("value".to_owned()),
+                Just("sampledValue".to_owned()),
+                Just("meterValue".to_owned()),
+                ".{0,8}",
+            ];
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..5).prop_map(Value::from),
+                prop::collection::btree_map(key, inner, 0..6)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    /// A StopTransaction payload with some fields replaced by arbitrary values.
+    fn mutated_stop() -> impl Strategy<Value = Value> {
+        let fields = [
+            "idTag",
+            "meterStop",
+            "timestamp",
+            "transactionId",
+            "reason",
+            "transactionData",
+        ];
+        prop::collection::vec((0..fields.len(), any_json()), 0..4).prop_map(move |edits| {
+            let mut payload = json!({
+                "idTag": "TAG-1", "meterStop": "12000", "timestamp": "2026-11-29T10:00:00",
+                "transactionId": 7.0, "reason": "Local",
+                "transactionData": [{"timestamp": "2026-11-29T10:00:00",
+                    "sampledValue": [{"value": 12.5, "unit": "kWh"}]}],
+            });
+            for (field, value) in edits {
+                payload[fields[field]] = value;
+            }
+            payload
+        })
+    }
+
+    fn check(mut value: Value) -> Result<(), TestCaseError> {
+        normalize(&mut value);
+        let once = value.clone();
+        prop_assert!(normalize(&mut value).is_empty(), "{once}");
+        prop_assert_eq!(value, once);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+
+        #[test]
+        fn any_json_is_normalized_once_and_for_all(value in any_json()) {
+            check(value)?;
+        }
+
+        #[test]
+        fn mutated_payloads_are_normalized_once_and_for_all(value in mutated_stop()) {
+            check(value)?;
+        }
+    }
+}
