@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::db::errors::{Violation, violation};
+use crate::db::errors::{Violation, is_unique_violation, violation};
 use crate::domain::refusal::Refusal;
 
 /// One problem with one field of a request.
@@ -208,10 +208,6 @@ impl From<Refusal> for ApiError {
         }
     }
 }
-
-/// Kept at its old path for `db::wallet`, which calls `crate::error::is_unique_violation`; new code
-/// uses [`crate::db::errors::is_unique_violation`].
-pub use crate::db::errors::is_unique_violation;
 
 /// Maps a database result's errors next to the query that can cause them.
 pub trait ResultExt<T> {

@@ -115,7 +115,7 @@ async fn why_refused(
 
 /// Whether `err` is the unique index that keeps a reference from being applied twice.
 pub fn is_duplicate_reference(err: &sqlx::Error) -> bool {
-    crate::error::is_unique_violation(err, DUPLICATE_REFERENCE_INDEX)
+    super::errors::is_unique_violation(err, DUPLICATE_REFERENCE_INDEX)
 }
 
 /// The name matching the reference index in both databases' errors: PostgreSQL names the index

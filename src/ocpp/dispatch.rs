@@ -88,10 +88,6 @@ impl Link {
                     outcome: bad.error.code.as_str(),
                 }
             }
-            Ok(Incoming::UnknownType(number)) => {
-                tracing::info!(charger = %self.charge_point_id, number, "ignored a frame of unknown message type");
-                Handled::silent("ignored")
-            }
             Ok(Incoming::Reply { id }) => {
                 tracing::info!(charger = %self.charge_point_id, id, "ignored a reply to no call of ours");
                 Handled::silent("reply")

@@ -68,9 +68,6 @@ pub enum Incoming<'a> {
     },
     /// A CALLRESULT or CALLERROR answering one of our CALLs.
     Reply { id: &'a str },
-    /// A message type number OCPP-J does not define. [`parse`] no longer gives it (such a frame is
-    /// a [`BadFrame`] answered with a CALLERROR); kept only while `link.rs` still matches it.
-    UnknownType(i64),
 }
 
 /// A frame that is not valid OCPP-J, and the id to answer it with.
@@ -395,7 +392,6 @@ mod fuzz {
                 prop_assert!(payload.starts_with('{'), "payload {}", payload);
             }
             Ok(Incoming::Reply { id }) => prop_assert!(!id.is_empty()),
-            Ok(Incoming::UnknownType(n)) => prop_assert!(false, "unknown type {n} not refused"),
             Err(bad) => {
                 prop_assert!(!bad.id.is_empty() && bad.id.len() <= MAX_MESSAGE_ID_LEN);
                 let answer: Vec<Value> = serde_json::from_str(&call_error(&bad.id, &bad.error))
