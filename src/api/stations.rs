@@ -324,6 +324,7 @@ async fn create_station(
         .await
         .on_unique("station_id", "station_id", STATION_ID_TAKEN)?;
     tx.commit().await?;
+    let station = super::station_images::with_images(&state, station).await?;
     Ok((StatusCode::CREATED, Json(station)))
 }
 
@@ -352,7 +353,9 @@ async fn update_station(
         .await?
         .ok_or_else(|| not_found(&station_id))?;
     tx.commit().await?;
-    Ok(Json(station))
+    Ok(Json(
+        super::station_images::with_images(&state, station).await?,
+    ))
 }
 
 /// Soft-delete a station. Refused (409) while it has live charging points: delete them or move
