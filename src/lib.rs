@@ -63,7 +63,7 @@ impl App {
             (Some(cert), Some(key)) => Some(auth::tls::server_config(cert, key)?),
             _ => None,
         };
-        let db = Db::connect(&config.database_url, config.db_max_connections).await?;
+        let db = Db::connect_with(&config.database_url, config.pool_settings()).await?;
         let auth = auth::Auth::start(&db, &config.security).await?;
         let listener = TcpListener::bind(config.bind)
             .await

@@ -41,10 +41,11 @@ pub enum ChargerAuthError {
 }
 
 impl IntoResponse for ChargerAuthError {
-    /// 401 with `WWW-Authenticate: Basic realm="evcms"`; 500 when the database failed.
+    /// 401 with `WWW-Authenticate: Basic realm="evcms"`; when the database failed, what
+    /// [`crate::error::ApiError`] makes of it (503 during an outage, else 500).
     fn into_response(self) -> Response {
         if let ChargerAuthError::Database(err) = self {
-            return crate::error::ApiError::internal(err).into_response();
+            return crate::error::ApiError::from(err).into_response();
         }
         let mut response = crate::error::ApiError::new(
             StatusCode::UNAUTHORIZED,
