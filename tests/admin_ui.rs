@@ -5,8 +5,9 @@
 //! `CI=true`, where that is a failure (`.ci/run` installs Chromium).
 //!
 //! Chargers come from OCPP, which the UI cannot create: before node starts, this test migrates
-//! the server's SQLite file and records one charger in it with SQL, and the script checks that
-//! the chargers screen shows it.
+//! the server's SQLite file and records one charger in it with SQL; the script connects it over
+//! OCPP's WebSocket once the server runs (only a live socket makes a charger connected) and checks
+//! that the chargers screen shows it.
 
 mod common;
 
