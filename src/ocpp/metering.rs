@@ -61,28 +61,46 @@ pub async fn meter_values(
     }
     let samples = Samples::read(link, request.connector_id, &request.meter_value, live);
     let reading = samples.reading(live);
-    link.hub.samples.samples(samples.rows, reading).await;
+    // Answered once the batch holding the samples has committed (a CALLERROR if it could not).
+    link.hub.samples.samples(samples.rows, reading).await?;
     Ok(MeterValuesResponse {})
 }
 
-/// Stores the meter values a StopTransaction carries, against its session when known.
+/// Stores the meter values of a StopTransaction that settles no session of ours, against the
+/// charger only; returns once they are committed.
 pub async fn store_transaction_data(
     link: &Link,
     connector: u32,
     values: &[LooseMeterValue],
-    session_id: Option<i64>,
-) {
+) -> Result<(), CallError> {
     if values.is_empty() {
-        return;
+        return Ok(());
     }
-    let live = session_id.map(|session_id| LiveTransaction {
+    let samples = Samples::read(link, connector, values, None);
+    link.hub.samples.samples(samples.rows, None).await?;
+    Ok(())
+}
+
+/// Stores the meter values of a StopTransaction against its session in `tx`, the transaction
+/// that settles it: the Stop is acknowledged only when both are committed, and a Stop repeated
+/// after a lost reply (found settled) stores nothing twice.
+pub async fn store_transaction_data_in(
+    tx: &mut db::Tx,
+    link: &Link,
+    connector: u32,
+    values: &[LooseMeterValue],
+    session_id: i64,
+) -> Result<(), CallError> {
+    let live = LiveTransaction {
         session_id,
         meter_start_wh: 0,
         rate: None,
         active: false,
-    });
-    let samples = Samples::read(link, connector, values, live);
-    link.hub.samples.samples(samples.rows, None).await;
+    };
+    let samples = Samples::read(link, connector, values, Some(live));
+    db::meter_values::insert(tx, &samples.rows)
+        .await
+        .map_err(internal)
 }
 
 /// The rows read from one message, and its latest energy register reading.

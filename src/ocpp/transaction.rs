@@ -229,7 +229,7 @@ pub async fn stop(
         drop(tx);
         tracing::warn!(charger = %link.charge_point_id, transaction_id = request.transaction_id,
             "StopTransaction for a transaction this charger does not have; acknowledged, nothing settled");
-        metering::store_transaction_data(link, 0, &data, None).await;
+        metering::store_transaction_data(link, 0, &data).await?;
         return Ok(StopTransactionResponse {
             id_tag_info: tag_info(link, request.id_tag.as_deref()).await?,
         });
@@ -246,10 +246,10 @@ pub async fn stop(
         });
     }
     settle(&mut tx, &session, &request, note, now).await?;
+    let connector = u32::try_from(session.connector).unwrap_or(0);
+    metering::store_transaction_data_in(&mut tx, link, connector, &data, session.id).await?;
     tx.commit().await.map_err(internal)?;
     link.forget(request.transaction_id);
-    let connector = u32::try_from(session.connector).unwrap_or(0);
-    metering::store_transaction_data(link, connector, &data, Some(session.id)).await;
     tracing::info!(charger = %link.charge_point_id, transaction_id = request.transaction_id, "transaction stopped");
     Ok(StopTransactionResponse {
         id_tag_info: request
