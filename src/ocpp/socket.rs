@@ -37,7 +37,7 @@ const CLOSE_PROTOCOL_ERROR: u16 = 1002;
 const CLOSE_POLICY: u16 = 1008;
 const CLOSE_TRY_AGAIN: u16 = 1013;
 /// How long a disconnection that could not be recorded is retried in the background.
-const DISCONNECTION_RETRIES: [u64; 8] = [1, 2, 4, 8, 15, 30, 60, 120];
+const DISCONNECTION_RETRIES: [u64; 10] = [1, 1, 2, 2, 4, 8, 15, 30, 60, 120];
 
 /// The handshake: a charge point id that can be stored, the charger's credentials when it must
 /// (or chooses to) authenticate (OCPP security profiles 1 and 2), and the `ocpp1.6` subprotocol;
