@@ -133,8 +133,8 @@ impl TestApp {
         ledger
     }
 
-    /// Waits until `check` holds for the JSON at `path` (meter samples are written in batches
-    /// within ~100 ms), or fails after a few seconds.
+    /// Waits until `check` holds for the JSON at `path`, or fails after a few seconds (for what
+    /// is written after a reply, such as a disconnection).
     pub async fn eventually(&self, path: &str, check: impl Fn(&Value) -> bool) -> Value {
         let mut last = Value::Null;
         for _ in 0..100 {
