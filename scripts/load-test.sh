@@ -117,7 +117,7 @@ wait "$sim"
 sim_status=$?
 set -e
 echo "simulator exit status: $sim_status" | tee -a "$out/info.txt"
-sleep 3 # the sample writer flushes within 100 ms; let the disconnections land too
+sleep 3 # acknowledged samples are already stored; let the disconnections land
 grep -E 'VmRSS|VmHWM' "/proc/$server/status" | tee -a "$out/info.txt"
 touch "$out/stop"
 wait "$monitor" || true

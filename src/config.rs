@@ -51,6 +51,12 @@ pub struct Config {
     )]
     pub db_max_connections: u32,
 
+    /// Seconds a request waits for a database connection before it is answered 503
+    /// `database_unavailable` (and a charger's message a CALLERROR it retries): during an outage,
+    /// callers learn it quickly instead of hanging.
+    #[arg(long, env = "EVCMS_DB_ACQUIRE_TIMEOUT", default_value_t = 3, value_parser = clap::value_parser!(u64).range(1..=300), global = true)]
+    pub db_acquire_timeout: u64,
+
     /// Address and port to listen on; the REST API, OCPP endpoint and admin UI share it.
     #[arg(long, env = "EVCMS_BIND", default_value = "0.0.0.0:8080")]
     pub bind: SocketAddr,
@@ -162,6 +168,14 @@ pub enum LogFormat {
 }
 
 impl Config {
+    /// The database pools' settings.
+    pub fn pool_settings(&self) -> crate::db::PoolSettings {
+        crate::db::PoolSettings {
+            max_connections: self.db_max_connections,
+            acquire_timeout: std::time::Duration::from_secs(self.db_acquire_timeout),
+        }
+    }
+
     /// The settings a test or an embedding program starts from: the defaults, on `database_url`.
     pub fn for_database(database_url: impl Into<String>) -> Self {
         let mut config = Cli::parse_from(["evcms"]).config;
@@ -176,6 +190,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("database_url", &redact_url_password(&self.database_url))
             .field("db_max_connections", &self.db_max_connections)
+            .field("db_acquire_timeout", &self.db_acquire_timeout)
             .field("bind", &self.bind)
             .field("public_dir", &self.public_dir)
             .field("max_body_bytes", &self.max_body_bytes)

@@ -120,6 +120,17 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, "conflict", message)
     }
 
+    /// 503: the database cannot be reached (or cannot take writes) now; the request may be
+    /// repeated later. Answered within the pool's acquire timeout, not after a long hang.
+    pub fn database_unavailable(cause: &sqlx::Error) -> Self {
+        tracing::warn!(%cause, "request refused: the database is unavailable");
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
+            "the database is unavailable; try again shortly",
+        )
+    }
+
     /// 500 for a failure that is ours, not the caller's: the cause goes to the log, not the answer.
     pub fn internal(cause: impl std::fmt::Display) -> Self {
         tracing::error!(%cause, "request failed");
@@ -161,8 +172,9 @@ impl From<crate::auth::password::HashError> for ApiError {
 }
 
 impl From<sqlx::Error> for ApiError {
-    /// Constraint violations that a request can provoke are its fault (409/422); anything else is
-    /// ours (500). Call sites that know which constraint a request can hit map it first, with
+    /// Constraint violations that a request can provoke are its fault (409/422); a database that
+    /// cannot be reached is 503 `database_unavailable` (see [`crate::db::failure`]); anything else
+    /// is ours (500). Call sites that know which constraint a request can hit map it first, with
     /// [`ResultExt::on_unique`], to say which field clashed.
     fn from(err: sqlx::Error) -> Self {
         match violation(&err) {
@@ -179,7 +191,14 @@ impl From<sqlx::Error> for ApiError {
                 "validation_failed",
                 "a value is not allowed",
             ),
-            None => Self::internal(err),
+            None => {
+                metrics::counter!("db_errors_total", "door" => "rest").increment(1);
+                if crate::db::failure(&err) == crate::db::Failure::Unavailable {
+                    Self::database_unavailable(&err)
+                } else {
+                    Self::internal(err)
+                }
+            }
         }
     }
 }

@@ -54,6 +54,8 @@ pub struct App {
 pub enum StartError {
     #[error(transparent)]
     Database(#[from] db::ConnectError),
+    #[error("cannot record that chargers are disconnected: {0}")]
+    Disconnect(#[from] sqlx::Error),
     #[error(transparent)]
     Auth(#[from] auth::AuthStartError),
     #[error(transparent)]
@@ -75,8 +77,19 @@ impl App {
             _ => None,
         };
         let storage = storage::Storage::open(&config.storage_url)?;
-        let db = Db::connect(&config.database_url, config.db_max_connections).await?;
+        let db = Db::connect_with(&config.database_url, config.pool_settings()).await?;
         let auth = auth::Auth::start(&db, &config.security).await?;
+        // Connections do not survive a restart: a charger is connected only while a socket of
+        // this process serves it. After a crash (kill -9, power loss) the rows still say
+        // `connected`; set them straight before serving. With several nodes (a later issue) each
+        // node will clear only the chargers it held.
+        let stale = db::charger_state::disconnect_all(&db, db::now()).await?;
+        if stale > 0 {
+            tracing::info!(
+                chargers = stale,
+                "marked chargers left connected by the previous run as disconnected"
+            );
+        }
         let listener = TcpListener::bind(config.bind)
             .await
             .map_err(|source| StartError::Bind {

@@ -6,10 +6,11 @@
 //!
 //! Chargers and sessions come from OCPP, which the UI cannot create: before node starts, this
 //! test migrates the server's SQLite file and records in it, with SQL and the library's own
-//! session, meter-value and wallet writes, one charger (the script checks that the chargers screen
-//! shows it) and, at a site of its own, an Active session with a meter value (the script settles
-//! it through the sessions screen and corrects its bill) and a session the library's sweep closed
-//! provisionally after its connector reported Available.
+//! session, meter-value and wallet writes, one charger (the script connects it over OCPP's
+//! WebSocket once the server runs, since only a live socket makes a charger connected, and checks
+//! that the chargers screen shows it) and, at a site of its own, an Active session with a meter
+//! value (the script settles it through the sessions screen and corrects its bill) and a session
+//! the library's sweep closed provisionally after its connector reported Available.
 //!
 //! The station images the script uploads through the file input are written here too (two PNGs
 //! drawn with the `image` crate, a text file named `.png`, a PNG whose data is broken and one

@@ -65,6 +65,7 @@ fn help_documents_every_setting_with_its_environment_variable() {
         "DATABASE_URL",
         "EVCMS_BIND",
         "EVCMS_DB_MAX_CONNECTIONS",
+        "EVCMS_DB_ACQUIRE_TIMEOUT",
         "EVCMS_PUBLIC_DIR",
         "EVCMS_MAX_BODY_BYTES",
         "RUST_LOG",

@@ -79,7 +79,7 @@ async fn bad_uploads_get_clear_errors_and_leave_nothing_behind(backend: Backend)
 
     let (_, images) = app.get(&format!("/api/cms/stations/{code}/images")).await;
     assert_eq!(images, json!([]));
-    assert_eq!(files_in(app.files_dir.path()), 0, "no object left behind");
+    assert_eq!(files_in(app.files_path()), 0, "no object left behind");
     // Unknown files are 404, and so is a path that tries to leave the store.
     assert_eq!(fetch(&app, "/files/images/nothing.jpg").await.0, 404);
     assert_eq!(fetch(&app, "/files/../Cargo.toml").await.0, 404);
@@ -127,7 +127,7 @@ async fn covers_and_order_are_chosen_and_deleted_images_are_purged(backend: Back
     // Deleting the cover makes the next image the cover; its file stops being served at once.
     let cover_url = order[0]["url"].as_str().unwrap().to_owned();
     assert_eq!(fetch(&app, &cover_url).await.0, 200);
-    let files_before = files_in(app.files_dir.path());
+    let files_before = files_in(app.files_path());
     assert_eq!(files_before, 6);
     assert_eq!(app.delete(&path(ids[2])).await.0, 204);
     assert_eq!(app.delete(&path(ids[2])).await.0, 404);
@@ -138,12 +138,12 @@ async fn covers_and_order_are_chosen_and_deleted_images_are_purged(backend: Back
     assert_eq!(shown["images"][0]["position"], 1);
     // The sweep removes the deleted image's two files after the purge delay.
     for _ in 0..100 {
-        if files_in(app.files_dir.path()) == 4 {
+        if files_in(app.files_path()) == 4 {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    assert_eq!(files_in(app.files_dir.path()), 4);
+    assert_eq!(files_in(app.files_path()), 4);
 }
 
 async fn images_follow_the_stations_organization_and_the_callers_role(backend: Backend) {

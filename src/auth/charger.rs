@@ -43,12 +43,13 @@ pub enum ChargerAuthError {
 }
 
 impl IntoResponse for ChargerAuthError {
-    /// 401 with `WWW-Authenticate: Basic realm="evcms"`; 500 when the database failed, 503 with
+    /// 401 with `WWW-Authenticate: Basic realm="evcms"`; when the database failed, what
+    /// [`crate::error::ApiError`] makes of it (503 during an outage, else 500); 503 with
     /// `Retry-After` when password hashing is saturated.
     fn into_response(self) -> Response {
         match self {
             ChargerAuthError::Database(err) => {
-                return crate::error::ApiError::internal(err).into_response();
+                return crate::error::ApiError::from(err).into_response();
             }
             ChargerAuthError::Hash(err) => {
                 return crate::error::ApiError::from(err).into_response();

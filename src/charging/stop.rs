@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 
 use super::ChargingError;
 use super::settle::{self, Settle, Settled};
+use crate::db::meter_values::{self, SampleRow};
 use crate::db::transactions::{self, SessionForBilling};
 use crate::db::{self, Db, Tx};
 use crate::domain::enums::SettledBy;
@@ -33,6 +34,10 @@ pub struct ChargerStop<'a> {
     pub at: DateTime<Utc>,
     /// As recorded in `stop_reason` (`Local` when the charger gave none).
     pub reason: String,
+    /// The meter values the Stop carries, stored with the session it settles in the same database
+    /// transaction (a Stop is acknowledged only when both are committed; a repeated Stop, found
+    /// settled, stores nothing twice).
+    pub meter_data: Vec<SampleRow>,
 }
 
 /// What the Stop did.
@@ -73,6 +78,17 @@ pub async fn stop(db: &Db, stop: &ChargerStop<'_>) -> Result<StopOutcome, Chargi
             session_id: session.id,
         });
     }
+    let connector = i32::try_from(session.connector).unwrap_or(0);
+    let rows: Vec<SampleRow> = stop
+        .meter_data
+        .iter()
+        .map(|row| SampleRow {
+            session_id: Some(session.id),
+            connector_number: connector,
+            ..row.clone()
+        })
+        .collect();
+    meter_values::insert(&mut tx, &rows).await?;
     tx.commit().await?;
     Ok(StopOutcome::Settled {
         session_id: session.id,

@@ -58,6 +58,13 @@ pub async fn disconnected(
     Ok(())
 }
 
+/// Records every charger still marked connected as disconnected at `at`; gives how many. Run at
+/// start-up, when no socket of this process serves any charger yet.
+pub async fn disconnect_all(db: &Db, at: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let sql = "UPDATE chargers SET connected = FALSE, disconnected_at = $1, updated_at = $1 WHERE connected = TRUE";
+    on_write!(db, pool => sqlx::query(sql).bind(at).execute(pool).await.map(|r| r.rows_affected()))
+}
+
 /// Stores boot data and the registration status answered.
 pub async fn booted(
     db: &Db,

@@ -7,6 +7,10 @@
 //! SQLite allows one writer at a time; writes go through a pool of one connection so they queue in
 //! the pool instead of failing with SQLITE_BUSY, while reads use a pool of their own (WAL mode lets
 //! them run beside the writer).
+//!
+//! When the database cannot be reached, a pool gives up after [`PoolSettings::acquire_timeout`]
+//! (a few seconds), and [`failure`] tells such an outage from a refused statement, so the REST API
+//! answers 503 and chargers get a CALLERROR quickly instead of waiting on a dead connection.
 
 pub mod charger_security;
 pub mod charger_state;
@@ -64,6 +68,96 @@ pub enum ConnectError {
     Migrate(#[source] sqlx::migrate::MigrateError),
 }
 
+/// How the pools are sized and how long a caller waits for a connection.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolSettings {
+    /// Most connections a pool opens (SQLite's writer pool always has one).
+    pub max_connections: u32,
+    /// How long a query waits for a connection before the database counts as unavailable.
+    /// SQLite's writer pool waits longer (see [`SQLITE_WRITER_WAIT`]): there a wait is a queue
+    /// for the one writer, not an outage.
+    pub acquire_timeout: Duration,
+}
+
+impl PoolSettings {
+    /// `max_connections` connections, waiting at most 3 s for one.
+    pub fn new(max_connections: u32) -> Self {
+        Self {
+            max_connections,
+            acquire_timeout: Duration::from_secs(3),
+        }
+    }
+}
+
+/// How long a write waits for SQLite's one writer connection: writes queue there by design.
+const SQLITE_WRITER_WAIT: Duration = Duration::from_secs(30);
+
+/// What a database error means for whoever asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The database cannot be reached or cannot take writes now: the connection is lost or
+    /// refused, no connection came within the acquire timeout, the disk is full, another process
+    /// holds the lock. Nothing is wrong with the request; it may succeed later (REST: 503,
+    /// OCPP: CALLERROR InternalError, which the charger retries).
+    Unavailable,
+    /// A conflict with a concurrent transaction (serialization failure, deadlock): the same
+    /// statement may succeed at once when retried.
+    Conflict,
+    /// The database refused this statement (a constraint, a type, a bug): it fails again.
+    Refused,
+}
+
+/// Classifies `err` (see [`Failure`]). The one place that knows each database's error codes.
+pub fn failure(err: &sqlx::Error) -> Failure {
+    match err {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => Failure::Unavailable,
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                sqlite_failure(&code)
+            } else {
+                postgres_failure(&code)
+            }
+        }
+        _ => Failure::Refused,
+    }
+}
+
+/// SQLite reports its (extended) result code as a number; the primary code is its low byte.
+fn sqlite_failure(code: &str) -> Failure {
+    const BUSY: i64 = 5;
+    const LOCKED: i64 = 6;
+    const READONLY: i64 = 8;
+    const IOERR: i64 = 10;
+    const FULL: i64 = 13;
+    const CANTOPEN: i64 = 14;
+    match code.parse::<i64>().map(|c| c & 0xff) {
+        // BUSY and LOCKED come after the busy timeout has been waited out: another process holds
+        // the database, and waiting longer here would only stall the caller.
+        Ok(BUSY | LOCKED | READONLY | IOERR | FULL | CANTOPEN) => Failure::Unavailable,
+        _ => Failure::Refused,
+    }
+}
+
+/// PostgreSQL's SQLSTATE classes: 08 connection exception, 53 insufficient resources (disk full,
+/// out of memory, too many connections), 57P0x shutting down or starting, 58 system error;
+/// 40001 serialization failure and 40P01 deadlock are conflicts.
+fn postgres_failure(code: &str) -> Failure {
+    match code {
+        "40001" | "40P01" => Failure::Conflict,
+        c if c.starts_with("08") || c.starts_with("53") || c.starts_with("58") => {
+            Failure::Unavailable
+        }
+        "57P01" | "57P02" | "57P03" => Failure::Unavailable,
+        _ => Failure::Refused,
+    }
+}
+
 /// Runs `$body` with `$pool` bound to the pool that serves reads.
 #[macro_export]
 macro_rules! on_read {
@@ -119,16 +213,25 @@ impl Tx {
 }
 
 impl Db {
+    /// Opens the database named by `url` with `max_connections` and the default acquire timeout
+    /// (see [`Db::connect_with`]).
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, ConnectError> {
+        Self::connect_with(url, PoolSettings::new(max_connections)).await
+    }
+
     /// Opens the database named by `url`, creating an SQLite file if needed, and applies the
     /// migrations, so the server never serves a schema older than its code.
-    pub async fn connect(url: &str, max_connections: u32) -> Result<Self, ConnectError> {
+    pub async fn connect_with(url: &str, settings: PoolSettings) -> Result<Self, ConnectError> {
+        let max_connections = settings.max_connections;
         let db = if url.starts_with("sqlite:") {
-            Self::open_sqlite(url, max_connections).await?
+            Self::open_sqlite(url, settings).await?
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             let options = PgConnectOptions::from_str(url).map_err(ConnectError::Open)?;
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections.max(1))
-                .acquire_timeout(Duration::from_secs(10))
+                // During an outage a caller learns it in seconds (503, CALLERROR), and the pool
+                // keeps trying to connect, so recovery needs no restart.
+                .acquire_timeout(settings.acquire_timeout)
                 // A small pool and a queue beat a large pool: waiting in it is by design, so warn
                 // only when a wait is long enough to matter.
                 .acquire_slow_threshold(Duration::from_secs(5))
@@ -145,7 +248,7 @@ impl Db {
         Ok(db)
     }
 
-    async fn open_sqlite(url: &str, max_connections: u32) -> Result<Self, ConnectError> {
+    async fn open_sqlite(url: &str, settings: PoolSettings) -> Result<Self, ConnectError> {
         let options = SqliteConnectOptions::from_str(url)
             .map_err(ConnectError::Open)?
             .journal_mode(SqliteJournalMode::Wal)
@@ -154,7 +257,7 @@ impl Db {
             .foreign_keys(true);
         let write = SqlitePoolOptions::new()
             .max_connections(1)
-            .acquire_timeout(Duration::from_secs(30))
+            .acquire_timeout(SQLITE_WRITER_WAIT.max(settings.acquire_timeout))
             // Waiting for the one writer is how SQLite writes queue here, not a symptom: warn only
             // when a wait is long enough to matter.
             .acquire_slow_threshold(Duration::from_secs(5))
@@ -166,7 +269,8 @@ impl Db {
             write.clone()
         } else {
             SqlitePoolOptions::new()
-                .max_connections(max_connections.max(1))
+                .max_connections(settings.max_connections.max(1))
+                .acquire_timeout(settings.acquire_timeout)
                 .connect_with(options.read_only(true))
                 .await
                 .map_err(ConnectError::Open)?
@@ -245,5 +349,56 @@ impl Backend {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sqlx::Connection;
+
+    use super::*;
+
+    /// A full disk is an outage, not a bad row: SQLite's SQLITE_FULL, provoked for real by a
+    /// page limit.
+    #[tokio::test]
+    async fn a_full_sqlite_database_is_unavailable_and_a_constraint_is_refused() {
+        let mut conn = sqlx::SqliteConnection::connect("sqlite::memory:")
+            .await
+            .unwrap();
+        sqlx::raw_sql("CREATE TABLE t (v BLOB NOT NULL); PRAGMA max_page_count = 20;")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        let mut full = None;
+        for _ in 0..100 {
+            if let Err(e) = sqlx::raw_sql("INSERT INTO t VALUES (randomblob(4000))")
+                .execute(&mut conn)
+                .await
+            {
+                full = Some(e);
+                break;
+            }
+        }
+        let full = full.expect("the page limit is reached");
+        assert!(full.to_string().contains("full"), "{full}");
+        assert_eq!(failure(&full), Failure::Unavailable);
+
+        let refused = sqlx::raw_sql("INSERT INTO t VALUES (NULL)")
+            .execute(&mut conn)
+            .await
+            .unwrap_err();
+        assert_eq!(failure(&refused), Failure::Refused);
+        assert_eq!(failure(&sqlx::Error::PoolTimedOut), Failure::Unavailable);
+        assert_eq!(failure(&sqlx::Error::RowNotFound), Failure::Refused);
+    }
+
+    #[test]
+    fn postgres_codes_are_classified_by_class() {
+        assert_eq!(postgres_failure("08006"), Failure::Unavailable);
+        assert_eq!(postgres_failure("53100"), Failure::Unavailable);
+        assert_eq!(postgres_failure("57P01"), Failure::Unavailable);
+        assert_eq!(postgres_failure("40001"), Failure::Conflict);
+        assert_eq!(postgres_failure("23505"), Failure::Refused);
+        assert_eq!(postgres_failure("P0001"), Failure::Refused);
     }
 }

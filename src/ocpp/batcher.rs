@@ -1,39 +1,70 @@
 //! The sample writer: meter samples, live session readings and "last seen" times from every
-//! connection go through one bounded queue into batched transactions.
+//! connection go through one bounded queue into batched transactions, with group commit.
 //!
-//! A batch is written when it holds [`MAX_ROWS`] samples or [`MAX_DELAY`] after its first item,
-//! whichever comes first, so ingest costs a few round trips per batch instead of one per sample.
-//! A full queue makes connections wait before they acknowledge MeterValues: back-pressure instead
-//! of unbounded memory.
+//! A CALLRESULT tells a charger it may forget its message ("Acknowledged means stored" in the
+//! architecture note). So [`SampleWriter::samples`] waits: the writer answers each message once
+//! the transaction holding it has committed, or with [`NotStored`] when the database did not take
+//! it, and the charger then gets a CALLERROR and sends the message again later.
+//!
+//! Group commit: the writer takes everything queued, writes it in one transaction, answers every
+//! message in it, and starts again with what arrived meanwhile. An idle server writes a message as
+//! soon as it comes (no timer to wait for); a busy one writes bigger batches, so round trips per
+//! sample fall as load rises.
+//!
+//! A batch the database refuses is written again message by message, each in a transaction of its
+//! own, so a bad row fails only its own message (never a silent loss, never a partial message that
+//! a retry would duplicate). When the database is unavailable (connection lost or refused, pool
+//! timed out, disk full, file locked) the whole batch fails at once: writing it piecemeal would
+//! fail the same way, only slower. `last_seen_at` times are acknowledged to nobody: they ride along
+//! and a failure to store them is only logged.
+//!
+//! A full queue makes connections wait before they even hand their samples over: back-pressure
+//! instead of unbounded memory.
 
 use std::collections::HashMap;
+use std::ops::Range;
 use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use tokio::time::{Instant, timeout_at};
 
+use super::frame::{CallError, ErrorCode};
 use crate::db::meter_values::{self, LiveReading, SampleRow};
-use crate::db::{self, Db};
+use crate::db::{self, Db, Failure};
 
-/// Samples that make a batch worth writing at once.
-const MAX_ROWS: usize = 1_000;
-/// The longest a queued item waits for its batch.
-const MAX_DELAY: Duration = Duration::from_millis(100);
+/// Most queued items taken into one batch (a MeterValues is typically 5 to 20 samples).
+const MAX_ITEMS: usize = 512;
 /// Items the queue holds before connections wait.
 const QUEUE: usize = 16_384;
-/// Attempts at writing one batch whole before its rows are written one by one.
+/// Attempts at writing one batch whole, for failures that a retry can cure.
 const ATTEMPTS: u32 = 3;
 
+/// A message's samples were not stored: the database refused them or could not be reached.
+/// The cause is logged where it happened; the charger only learns to retry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("the meter samples were not stored")]
+pub struct NotStored;
+
+impl From<NotStored> for CallError {
+    fn from(_: NotStored) -> Self {
+        CallError::new(
+            ErrorCode::InternalError,
+            "the central system could not store the message; retry later",
+        )
+    }
+}
+
 enum Item {
+    /// One message's samples, answered once they are committed.
     Samples {
         rows: Vec<SampleRow>,
         live: Option<LiveReading>,
+        stored: oneshot::Sender<Result<(), NotStored>>,
     },
     Seen(Arc<str>, DateTime<Utc>),
-    /// Answered once everything queued before it is written.
+    /// Answered once everything queued before it is written (or refused).
     Flush(oneshot::Sender<()>),
 }
 
@@ -52,68 +83,63 @@ impl SampleWriter {
         (Self { queue }, task)
     }
 
-    /// Queues samples (and the session reading they give) for the next batch.
-    pub async fn samples(&self, rows: Vec<SampleRow>, live: Option<LiveReading>) {
+    /// Stores one message's samples (and the session reading they give): returns once the batch
+    /// holding them has committed, or with [`NotStored`] when it could not be.
+    pub async fn samples(
+        &self,
+        rows: Vec<SampleRow>,
+        live: Option<LiveReading>,
+    ) -> Result<(), NotStored> {
         if rows.is_empty() && live.is_none() {
-            return;
+            return Ok(());
         }
-        self.send(Item::Samples { rows, live }).await;
+        let (stored, outcome) = oneshot::channel();
+        self.send(Item::Samples { rows, live, stored }).await?;
+        // A writer that stopped without answering did not store them.
+        outcome.await.unwrap_or(Err(NotStored))
     }
 
-    /// Queues a "last seen" time for a charger.
+    /// Queues a "last seen" time for a charger; nobody waits for it.
     pub async fn seen(&self, charge_point_id: Arc<str>, at: DateTime<Utc>) {
-        self.send(Item::Seen(charge_point_id, at)).await;
+        let _ = self.send(Item::Seen(charge_point_id, at)).await;
     }
 
-    /// Waits until everything queued so far is written.
+    /// Waits until everything queued so far is written (or refused).
     pub async fn flush(&self) {
         let (done, written) = oneshot::channel();
-        self.send(Item::Flush(done)).await;
-        let _ = written.await;
+        if self.send(Item::Flush(done)).await.is_ok() {
+            let _ = written.await;
+        }
     }
 
-    async fn send(&self, item: Item) {
-        if self.queue.send(item).await.is_err() {
-            tracing::error!("the sample writer has stopped; meter data is being dropped");
-        }
+    async fn send(&self, item: Item) -> Result<(), NotStored> {
+        self.queue.send(item).await.map_err(|_| {
+            tracing::error!("the sample writer has stopped; meter data is refused");
+            NotStored
+        })
     }
 }
 
+/// Group commit: each turn writes whatever queued up while the previous batch was written.
 async fn run(db: Db, mut receiver: mpsc::Receiver<Item>) {
-    let mut items = Vec::with_capacity(256);
-    loop {
-        if receiver.recv_many(&mut items, 256).await == 0 {
-            return;
-        }
-        let deadline = Instant::now() + MAX_DELAY;
-        while !batch_is_due(&items) {
-            match timeout_at(deadline, receiver.recv_many(&mut items, 256)).await {
-                Ok(0) | Err(_) => break,
-                Ok(_) => {}
-            }
-        }
-        write(&db, std::mem::take(&mut items)).await;
+    let mut items = Vec::with_capacity(MAX_ITEMS);
+    while receiver.recv_many(&mut items, MAX_ITEMS).await > 0 {
+        write(&db, Batch::from(std::mem::take(&mut items))).await;
     }
 }
 
-fn batch_is_due(items: &[Item]) -> bool {
-    let mut rows = 0;
-    for item in items {
-        match item {
-            Item::Samples { rows: r, .. } => rows += r.len(),
-            Item::Flush(_) => return true,
-            Item::Seen(..) => {}
-        }
-    }
-    rows >= MAX_ROWS
+/// One message of a batch: its rows (a range of the batch's rows), its reading, its waiter.
+struct Message {
+    rows: Range<usize>,
+    live: Option<LiveReading>,
+    stored: oneshot::Sender<Result<(), NotStored>>,
 }
 
-/// One batch, merged: every sample, the newest reading per session, the latest sighting per
-/// charger.
+/// One batch: every message's samples in one list, the latest sighting per charger.
 #[derive(Default)]
 struct Batch {
     rows: Vec<SampleRow>,
-    live: HashMap<i64, LiveReading>,
+    messages: Vec<Message>,
     seen: HashMap<Arc<str>, DateTime<Utc>>,
     flushes: Vec<oneshot::Sender<()>>,
 }
@@ -123,19 +149,18 @@ impl Batch {
         let mut batch = Batch::default();
         for item in items {
             match item {
-                Item::Samples { mut rows, live } => {
+                Item::Samples {
+                    mut rows,
+                    live,
+                    stored,
+                } => {
+                    let start = batch.rows.len();
                     batch.rows.append(&mut rows);
-                    if let Some(reading) = live {
-                        batch
-                            .live
-                            .entry(reading.session_id)
-                            .and_modify(|kept| {
-                                if reading.sampled_at > kept.sampled_at {
-                                    *kept = reading;
-                                }
-                            })
-                            .or_insert(reading);
-                    }
+                    batch.messages.push(Message {
+                        rows: start..batch.rows.len(),
+                        live,
+                        stored,
+                    });
                 }
                 Item::Seen(charger, at) => {
                     let kept = batch.seen.entry(charger).or_insert(at);
@@ -146,67 +171,141 @@ impl Batch {
         }
         batch
     }
+
+    /// The newest reading of each session.
+    fn live(&self) -> Vec<LiveReading> {
+        let mut newest: HashMap<i64, LiveReading> = HashMap::new();
+        for reading in self.messages.iter().filter_map(|m| m.live) {
+            newest
+                .entry(reading.session_id)
+                .and_modify(|kept| {
+                    if reading.sampled_at > kept.sampled_at {
+                        *kept = reading;
+                    }
+                })
+                .or_insert(reading);
+        }
+        newest.into_values().collect()
+    }
+
+    fn seen(&self) -> Vec<(Box<str>, DateTime<Utc>)> {
+        self.seen
+            .iter()
+            .map(|(charger, at)| (Box::from(&**charger), *at))
+            .collect()
+    }
 }
 
-async fn write(db: &Db, items: Vec<Item>) {
-    let batch = Batch::from(items);
-    let live: Vec<LiveReading> = batch.live.values().copied().collect();
-    let seen: Vec<(Box<str>, DateTime<Utc>)> = batch
-        .seen
-        .iter()
-        .map(|(charger, at)| (Box::from(&**charger), *at))
-        .collect();
-    if !(batch.rows.is_empty() && live.is_empty() && seen.is_empty()) {
-        let mut attempt = 1;
-        loop {
-            match write_once(db, &batch.rows, &live, &seen).await {
-                Ok(()) => break,
-                Err(e) if attempt < ATTEMPTS => {
-                    tracing::warn!(error = %e, attempt, "writing meter samples failed; retrying");
-                    tokio::time::sleep(Duration::from_millis(100 * u64::from(attempt))).await;
-                    attempt += 1;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "a batch of meter samples keeps failing; writing its rows one by one");
-                    write_one_by_one(db, &batch.rows, &live, &seen).await;
-                    break;
-                }
+async fn write(db: &Db, batch: Batch) {
+    let live = batch.live();
+    let seen = batch.seen();
+    let Batch {
+        rows,
+        messages,
+        flushes,
+        ..
+    } = batch;
+    if !(rows.is_empty() && live.is_empty() && seen.is_empty()) {
+        match write_whole(db, &rows, &live, &seen).await {
+            Ok(()) => answer(messages, Ok(())),
+            Err(e) if db::failure(&e) == Failure::Unavailable => {
+                tracing::error!(error = %e, messages = messages.len(), samples = rows.len(),
+                    "the database is unavailable: meter samples not stored, their chargers get a CALLERROR and retry");
+                answer(messages, Err(NotStored));
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, messages = messages.len(),
+                    "the database refused a batch of meter samples; writing it message by message");
+                write_one_by_one(db, &rows, messages, &seen).await;
             }
         }
     }
-    for done in batch.flushes {
+    for done in flushes {
         let _ = done.send(());
     }
 }
 
-/// The fallback for a batch the database refuses: each row in a transaction of its own, so one
-/// bad row costs only itself.
-async fn write_one_by_one(
+fn answer(messages: Vec<Message>, outcome: Result<(), NotStored>) {
+    for message in messages {
+        // A waiter that is gone (its connection closed) needs no answer.
+        let _ = message.stored.send(outcome);
+    }
+}
+
+/// Writes the batch in one transaction, retrying failures that a retry can cure.
+async fn write_whole(
     db: &Db,
     rows: &[SampleRow],
     live: &[LiveReading],
     seen: &[(Box<str>, DateTime<Utc>)],
+) -> Result<(), sqlx::Error> {
+    let mut attempt = 1;
+    loop {
+        match write_once(db, rows, live, seen).await {
+            Ok(()) => return Ok(()),
+            Err(e) if attempt < ATTEMPTS && worth_retrying(&e) => {
+                tracing::warn!(error = %e, attempt, "writing meter samples failed; retrying");
+                tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+                attempt += 1;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// A conflict with another transaction may pass at once, and a connection lost under a query is
+/// replaced by the pool. A pool that timed out or a locked SQLite file has already been waited
+/// for, and a refused statement fails again: those go on without retrying the whole batch.
+fn worth_retrying(e: &sqlx::Error) -> bool {
+    match db::failure(e) {
+        Failure::Conflict => true,
+        Failure::Unavailable => matches!(
+            e,
+            sqlx::Error::Io(_) | sqlx::Error::Protocol(_) | sqlx::Error::Tls(_)
+        ),
+        Failure::Refused => false,
+    }
+}
+
+/// The fallback for a batch the database refuses: each message in a transaction of its own, so a
+/// bad row costs only its own message, which its charger is told was not stored.
+async fn write_one_by_one(
+    db: &Db,
+    rows: &[SampleRow],
+    messages: Vec<Message>,
+    seen: &[(Box<str>, DateTime<Utc>)],
 ) {
-    let mut lost = 0;
-    for row in rows {
-        if let Err(e) = write_once(db, std::slice::from_ref(row), &[], &[]).await {
-            tracing::error!(error = %e, charger = %row.charge_point_id, measurand = %row.measurand, "a meter sample was refused by the database and is lost");
-            lost += 1;
-        }
+    let mut unavailable = false;
+    let mut refused = 0;
+    for message in messages {
+        let outcome = if unavailable {
+            Err(NotStored)
+        } else {
+            let own = &rows[message.rows.clone()];
+            match write_once(db, own, message.live.as_slice(), &[]).await {
+                Ok(()) => Ok(()),
+                Err(e) => {
+                    unavailable = db::failure(&e) == Failure::Unavailable;
+                    refused += 1;
+                    let charger = own.first().map(|r| &*r.charge_point_id).unwrap_or("");
+                    tracing::error!(error = %e, charger, samples = own.len(),
+                        "the database refused a message's meter samples; its charger gets a CALLERROR");
+                    Err(NotStored)
+                }
+            }
+        };
+        let _ = message.stored.send(outcome);
     }
-    for reading in live {
-        if let Err(e) = write_once(db, &[], std::slice::from_ref(reading), &[]).await {
-            tracing::error!(error = %e, session = reading.session_id, "a session's live reading was refused by the database");
-        }
+    if !unavailable
+        && !seen.is_empty()
+        && let Err(e) = write_once(db, &[], &[], seen).await
+    {
+        tracing::warn!(error = %e, "last-seen times were not stored");
     }
-    if let Err(e) = write_once(db, &[], &[], seen).await {
-        tracing::error!(error = %e, "last-seen times were refused by the database");
-    }
-    if lost > 0 {
+    if refused > 0 {
         tracing::error!(
-            lost,
-            kept = rows.len() - lost,
-            "meter samples lost from a refused batch"
+            refused,
+            "messages not stored from a refused batch; their chargers will send them again"
         );
     }
 }

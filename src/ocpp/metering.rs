@@ -67,22 +67,35 @@ pub async fn meter_values(
     let reading = live
         .zip(samples.latest_register)
         .and_then(|(session, (sampled_at, register_wh))| session.reading(register_wh, sampled_at));
-    link.hub.samples.samples(samples.rows, reading).await;
+    // Answered once the batch holding the samples has committed (a CALLERROR if it could not).
+    link.hub.samples.samples(samples.rows, reading).await?;
     Ok(MeterValuesResponse {})
 }
 
-/// Stores the meter values a StopTransaction carries, against its session when known.
+/// Stores the meter values of a StopTransaction that settles no session of ours, against the
+/// charger only; returns once they are committed.
 pub async fn store_transaction_data(
     link: &Link,
     connector: u32,
     values: &[LooseMeterValue],
-    session_id: Option<i64>,
-) {
+) -> Result<(), CallError> {
     if values.is_empty() {
-        return;
+        return Ok(());
     }
-    let samples = Samples::read(link, connector, values, session_id);
-    link.hub.samples.samples(samples.rows, None).await;
+    let rows = transaction_data_rows(link, connector, values);
+    link.hub.samples.samples(rows, None).await?;
+    Ok(())
+}
+
+/// The rows of a StopTransaction's meter values, not yet tied to a session: the charging domain
+/// stores them with the session it settles, in the same database transaction, so the Stop is
+/// acknowledged only when both are committed.
+pub fn transaction_data_rows(
+    link: &Link,
+    connector: u32,
+    values: &[LooseMeterValue],
+) -> Vec<SampleRow> {
+    Samples::read(link, connector, values, None).rows
 }
 
 /// The rows read from one message, and its latest energy register reading.

@@ -12,6 +12,7 @@ use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 
 use super::frame::{self, CallError, ErrorCode};
 use super::link::Link;
@@ -34,6 +35,9 @@ const SEND_TIMEOUT: Duration = Duration::from_secs(30);
 const CLOSE_TOO_BIG: u16 = 1009;
 const CLOSE_PROTOCOL_ERROR: u16 = 1002;
 const CLOSE_POLICY: u16 = 1008;
+const CLOSE_TRY_AGAIN: u16 = 1013;
+/// How long a disconnection that could not be recorded is retried in the background.
+const DISCONNECTION_RETRIES: [u64; 10] = [1, 1, 2, 2, 4, 8, 15, 30, 60, 120];
 
 /// The handshake: a charge point id that can be stored, the charger's credentials when it must
 /// (or chooses to) authenticate (OCPP security profiles 1 and 2), and the `ocpp1.6` subprotocol;
@@ -96,7 +100,18 @@ async fn serve(
     let mut registration = hub.registry.register(&charge_point_id);
     let connected_at = db::now();
     if let Err(e) = charger_state::connected(&state.db, &charge_point_id, connected_at).await {
-        tracing::error!(charger = %charge_point_id, error = %e, "could not record the connection");
+        // Unrecorded, the charger would be listed disconnected while connected. Without the
+        // database nothing it sends could be stored anyway: let it reconnect later.
+        tracing::error!(charger = %charge_point_id, error = %e, "could not record the connection; closing it");
+        close(
+            &mut socket,
+            CLOSE_TRY_AGAIN,
+            "the central system cannot take chargers now",
+        )
+        .await;
+        hub.registry
+            .unregister(&charge_point_id, registration.connection);
+        return;
     }
     tracing::info!(charger = %charge_point_id, %peer, "charger connected");
     // The charger's point is read when first needed (its boot, a status, a transaction).
@@ -158,14 +173,45 @@ async fn serve(
     if hub
         .registry
         .is_current(&charge_point_id, registration.connection)
-        && let Err(e) =
-            charger_state::disconnected(&state.db, &charge_point_id, connected_at, db::now()).await
     {
-        tracing::error!(charger = %charge_point_id, error = %e, "could not record the disconnection");
+        record_disconnection(&state.db, &charge_point_id, connected_at).await;
     }
     hub.registry
         .unregister(&charge_point_id, registration.connection);
     tracing::info!(charger = %charge_point_id, %peer, reason, "charger disconnected");
+}
+
+/// Records the end of the connection made at `connected_at`. When the database is unavailable,
+/// tries again in the background for a few minutes, so the charger is not left listed as
+/// connected once the database is back (a newer connection is never overwritten: the update
+/// names this one's `connected_at`). A restart clears whatever is left (see `App::build`).
+async fn record_disconnection(
+    db: &db::Db,
+    charge_point_id: &Arc<str>,
+    connected_at: DateTime<Utc>,
+) {
+    let Err(e) = charger_state::disconnected(db, charge_point_id, connected_at, db::now()).await
+    else {
+        return;
+    };
+    tracing::error!(charger = %charge_point_id, error = %e, "could not record the disconnection; retrying in the background");
+    let at = db::now();
+    let db = db.clone();
+    let charge_point_id = charge_point_id.clone();
+    tokio::spawn(async move {
+        for seconds in DISCONNECTION_RETRIES {
+            tokio::time::sleep(Duration::from_secs(seconds)).await;
+            match charger_state::disconnected(&db, &charge_point_id, connected_at, at).await {
+                Ok(()) => {
+                    tracing::info!(charger = %charge_point_id, "recorded a disconnection late");
+                    return;
+                }
+                Err(sqlx::Error::PoolClosed) => return,
+                Err(_) => {}
+            }
+        }
+        tracing::error!(charger = %charge_point_id, "gave up recording a disconnection; the charger stays listed as connected until it reconnects or evcms restarts");
+    });
 }
 
 /// Closes after a read error with the close code that names it.

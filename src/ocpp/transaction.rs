@@ -76,6 +76,7 @@ pub async fn stop(
         meter_stop_wh: i64::from(request.meter_stop),
         at: request.timestamp,
         reason,
+        meter_data: metering::transaction_data_rows(link, 0, &data),
     };
     let outcome = stop::stop(&link.db, &charger_stop).await.map_err(refused)?;
     let accepted = || {
@@ -85,13 +86,8 @@ pub async fn stop(
             .map(|_| id_tag_info(TagStanding::of(TagVerdict::Accepted)))
     };
     match outcome {
-        StopOutcome::Settled {
-            session_id,
-            connector,
-            outcome,
-        } => {
+        StopOutcome::Settled { outcome, .. } => {
             link.forget(request.transaction_id);
-            metering::store_transaction_data(link, connector, &data, Some(session_id)).await;
             if let Settled::DifferenceBilled { extra } = outcome {
                 tracing::info!(charger = %link.charge_point_id, transaction_id = request.transaction_id,
                     %extra, "StopTransaction after a provisional close: the difference billed");
@@ -112,7 +108,7 @@ pub async fn stop(
         StopOutcome::Unknown => {
             tracing::warn!(charger = %link.charge_point_id, transaction_id = request.transaction_id,
                 "StopTransaction for a transaction this charger does not have; acknowledged, nothing settled");
-            metering::store_transaction_data(link, 0, &data, None).await;
+            metering::store_transaction_data(link, 0, &data).await?;
             let id_tag_info = match request.id_tag.as_deref() {
                 Some(id_tag) => Some(id_tag_info(
                     tag::standing_at_stop(&link.db, id_tag)

@@ -51,15 +51,16 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub anonymous: reqwest::Client,
     pub db: Db,
-    /// The OCPP endpoint's live state (connections, sample writer).
-    pub hub: std::sync::Arc<evcms::ocpp::Hub>,
+    /// The OCPP endpoint's live state (connections, sample writer); None for a server running
+    /// as a separate process ([`TestApp::attach`]).
+    pub hub: Option<std::sync::Arc<evcms::ocpp::Hub>>,
     /// A token of the admin account ([`ADMIN_EMAIL`], [`ADMIN_PASSWORD`]).
     pub token: String,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
     _sqlite_dir: Option<tempfile::TempDir>,
-    /// The local file store (station images) of this test.
-    pub files_dir: tempfile::TempDir,
+    /// The local file store (station images) of this test (none for a server process attached).
+    pub files_dir: Option<tempfile::TempDir>,
     /// Where `/metrics` is served when `EVCMS_METRICS_BIND` puts it off the main port.
     pub metrics_addr: Option<std::net::SocketAddr>,
     postgres_db: Option<(String, String)>,
@@ -69,7 +70,7 @@ pub struct TestApp {
 pub struct TestDb {
     pub url: String,
     /// A folder of its own for the local file store.
-    pub files_dir: tempfile::TempDir,
+    pub files_dir: Option<tempfile::TempDir>,
     sqlite_dir: Option<tempfile::TempDir>,
     postgres_db: Option<(String, String)>,
 }
@@ -97,7 +98,7 @@ impl TestDb {
                 );
                 Some(Self {
                     url,
-                    files_dir: tempfile::tempdir().expect("temp dir"),
+                    files_dir: Some(tempfile::tempdir().expect("temp dir")),
                     sqlite_dir: Some(dir),
                     postgres_db: None,
                 })
@@ -133,7 +134,7 @@ impl TestDb {
                     .unwrap_or(admin.clone());
                 Some(Self {
                     url: format!("{base}/{name}"),
-                    files_dir: tempfile::tempdir().expect("temp dir"),
+                    files_dir: Some(tempfile::tempdir().expect("temp dir")),
                     sqlite_dir: None,
                     postgres_db: Some((admin, name)),
                 })
@@ -159,7 +160,9 @@ impl TestApp {
         config.public_dir = concat!(env!("CARGO_MANIFEST_DIR"), "/public").into();
         config.db_max_connections = 4;
         config.security.admin_password = Some(ADMIN_PASSWORD.to_owned());
-        config.storage_url = format!("file://{}", db.files_dir.path().display());
+        if let Some(files) = &db.files_dir {
+            config.storage_url = format!("file://{}", files.path().display());
+        }
         Some((config, db))
     }
 
@@ -167,7 +170,7 @@ impl TestApp {
     /// (`https://` when TLS is configured), and signs in as admin.
     pub async fn spawn_with(
         config: Config,
-        db: TestDb,
+        mut db: TestDb,
         client: impl Fn() -> reqwest::ClientBuilder,
     ) -> Self {
         let app = App::build(&config).await.expect("evcms starts");
@@ -189,15 +192,45 @@ impl TestApp {
             client: client().build().unwrap(),
             anonymous: client().build().unwrap(),
             db: app_db,
-            hub,
+            hub: Some(hub),
             token: String::new(),
             shutdown: Some(tx),
             server: Some(server),
-            _sqlite_dir: db.sqlite_dir,
-            files_dir: db.files_dir,
+            _sqlite_dir: db.sqlite_dir.take(),
+            files_dir: db.files_dir.take(),
             metrics_addr,
-            postgres_db: db.postgres_db,
+            postgres_db: db.postgres_db.take(),
         };
+        test_app.sign_in(client).await;
+        test_app
+    }
+
+    /// Talks to an evcms started as a process ([`ServerProcess`]) on `db`, signed in as admin.
+    /// The database stays `db`'s: it outlives this handle, so a test can restart the server.
+    pub async fn attach(server: &ServerProcess, db: &TestDb) -> Self {
+        let app_db = Db::connect(&db.url, 2)
+            .await
+            .expect("the test opens the database");
+        let mut test_app = Self {
+            base_url: format!("http://{}", server.addr),
+            client: reqwest::Client::new(),
+            anonymous: reqwest::Client::new(),
+            db: app_db,
+            hub: None,
+            token: String::new(),
+            shutdown: None,
+            server: None,
+            _sqlite_dir: None,
+            files_dir: None,
+            metrics_addr: None,
+            postgres_db: None,
+        };
+        test_app.sign_in(reqwest::Client::builder).await;
+        test_app
+    }
+
+    async fn sign_in(&mut self, client: impl Fn() -> reqwest::ClientBuilder) {
+        let test_app = self;
         test_app.token = test_app.login_token(ADMIN_EMAIL, ADMIN_PASSWORD).await;
         let mut headers = reqwest::header::HeaderMap::new();
         headers.insert(
@@ -205,7 +238,14 @@ impl TestApp {
             format!("Bearer {}", test_app.token).parse().unwrap(),
         );
         test_app.client = client().default_headers(headers).build().unwrap();
-        test_app
+    }
+
+    /// The folder of this server's local file store.
+    pub fn files_path(&self) -> &std::path::Path {
+        self.files_dir
+            .as_ref()
+            .expect("an in-process server has a file store of its own")
+            .path()
     }
 
     /// POST /api/auth/login: the status and answer.
@@ -435,24 +475,101 @@ impl Drop for TestApp {
             server.abort();
         }
         if let Some((admin, name)) = self.postgres_db.take() {
-            // Drop runs outside async; a thread of its own may block on the clean-up.
-            let _ = std::thread::spawn(move || {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                runtime.block_on(async {
-                    if let Ok(mut conn) = PgConnection::connect(&admin).await {
-                        let _ = sqlx::query(AssertSqlSafe(format!(
-                            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-                        )))
-                        .execute(&mut conn)
-                        .await;
-                    }
-                });
-            })
-            .join();
+            drop_postgres_database(admin, name);
         }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = self.postgres_db.take() {
+            drop_postgres_database(admin, name);
+        }
+    }
+}
+
+fn drop_postgres_database(admin: String, name: String) {
+    // Drop runs outside async; a thread of its own may block on the clean-up.
+    let _ = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            if let Ok(mut conn) = PgConnection::connect(&admin).await {
+                let _ = sqlx::query(AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&mut conn)
+                .await;
+            }
+        });
+    })
+    .join();
+}
+
+/// The real `evcms` binary running as a child process on a test database, for what only a
+/// process can show (kill -9). Killed when dropped.
+pub struct ServerProcess {
+    child: std::process::Child,
+    /// `127.0.0.1:PORT`, read from its "listening" log line.
+    pub addr: String,
+}
+
+impl ServerProcess {
+    /// Starts `evcms` on `db` with the test admin password and waits until it listens.
+    pub fn start(db: &TestDb) -> Self {
+        use std::io::{BufRead, BufReader};
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_evcms"))
+            .env("DATABASE_URL", &db.url)
+            .env("EVCMS_BIND", "127.0.0.1:0")
+            .env("EVCMS_ADMIN_PASSWORD", ADMIN_PASSWORD)
+            .env(
+                "EVCMS_PUBLIC_DIR",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/public"),
+            )
+            .env("EVCMS_DB_MAX_CONNECTIONS", "4")
+            .env(
+                "EVCMS_STORAGE_URL",
+                match &db.files_dir {
+                    Some(files) => format!("file://{}", files.path().display()),
+                    None => format!(
+                        "file://{}",
+                        std::env::temp_dir().join("evcms-test-files").display()
+                    ),
+                },
+            )
+            .env("RUST_LOG", "info")
+            .env("EVCMS_LOG_FORMAT", "json")
+            .env_remove("EVCMS_ADMIN_EMAIL")
+            .env_remove("EVCMS_JWT_SECRET")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("evcms starts");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let listening = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find(|line| line.contains("evcms is listening"))
+            .expect("evcms says it is listening");
+        // Keep reading, or a full pipe would stall the server's logging.
+        std::thread::spawn(move || for _ in lines {});
+        let log: Value = serde_json::from_str(&listening).unwrap();
+        let addr = log["fields"]["addr"].as_str().unwrap().to_owned();
+        Self { child, addr }
+    }
+
+    /// SIGKILL: no shutdown, no flush, no goodbye to chargers.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("the killed server is reaped");
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 

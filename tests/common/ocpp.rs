@@ -133,8 +133,8 @@ impl TestApp {
         ledger
     }
 
-    /// Waits until `check` holds for the JSON at `path` (meter samples are written in batches
-    /// within ~100 ms), or fails after a few seconds.
+    /// Waits until `check` holds for the JSON at `path`, or fails after a few seconds (for what
+    /// is written after a reply, such as a disconnection).
     pub async fn eventually(&self, path: &str, check: impl Fn(&Value) -> bool) -> Value {
         let mut last = Value::Null;
         for _ in 0..100 {
@@ -150,12 +150,18 @@ impl TestApp {
 
     /// Waits until every meter sample handed to the batch writer so far is in the database.
     pub async fn ocpp_flush(&self) {
-        self.hub.samples.flush().await;
+        if let Some(hub) = &self.hub {
+            hub.samples.flush().await;
+        }
     }
 
     /// Whether a connection of `charge_point_id` is live.
     pub fn ocpp_connected(&self, charge_point_id: &str) -> bool {
-        self.hub.registry.is_connected(charge_point_id)
+        self.hub
+            .as_ref()
+            .expect("a server in this process")
+            .registry
+            .is_connected(charge_point_id)
     }
 
     /// A column of text from the database, for what the REST API does not show.

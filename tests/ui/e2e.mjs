@@ -3,7 +3,8 @@
 // Env: EVCMS_BIN (default target/debug/evcms), CHROMIUM (default /usr/bin/chromium).
 // EVCMS_E2E_DATABASE_FILE: an SQLite file prepared beforehand (tests/admin_ui.rs migrates it and
 // records a charger and an Active session in it, as the OCPP endpoint would), used instead of a
-// fresh one; EVCMS_E2E_CHARGER: that charger's charge point id, checked on the chargers screen;
+// fresh one; EVCMS_E2E_CHARGER: that charger's charge point id, connected over OCPP's WebSocket
+// once the server runs and checked on the chargers screen;
 // EVCMS_E2E_ACTIVE_SESSION, EVCMS_E2E_ACTIVE_CUSTOMER, EVCMS_E2E_LAST_READING_WH: that session's
 // id, its customer's name and its last meter reading, settled and corrected on the sessions screen;
 // EVCMS_E2E_ABANDONED_SESSION: a session the server closed provisionally (connector Available).
@@ -111,6 +112,17 @@ async function startServer() {
     await sleep(100);
   }
   throw new Error(`server not healthy within 20 s:\n${serverLog.slice(-2000)}`);
+}
+
+// Only a live socket makes a charger connected (a restart marks every recorded one disconnected):
+// the prepared charger connects over OCPP and stays connected for the whole run.
+let chargerSocket = null;
+async function connectCharger(base, id) {
+  chargerSocket = new WebSocket(`${base.replace('http://', 'ws://')}/ocpp/${encodeURIComponent(id)}`, 'ocpp1.6');
+  await withTimeout(new Promise((resolve, reject) => {
+    chargerSocket.onopen = resolve;
+    chargerSocket.onerror = () => reject(new Error(`charger ${id} could not connect`));
+  }), WAIT_MS, `charger ${id} connecting`);
 }
 
 async function startChromium() {
@@ -824,6 +836,7 @@ const watchdog = setTimeout(() => {
 try {
   const base = await startServer();
   console.log(`server: ${base} (db ${dbFile})`);
+  if (CHARGER) await connectCharger(base, CHARGER);
   await connect(await startChromium());
   await scenario(base);
 } catch (e) {
@@ -837,6 +850,7 @@ try {
   if (ws) check('no uncaught page exceptions or console errors', browserErrors.length === 0, browserErrors.join('\n    '));
   if (expected4xx.length) console.log(`  (expected failed requests logged by the browser: ${expected4xx.length})`);
   try { ws && ws.close(); } catch { /* closed */ }
+  try { chargerSocket && chargerSocket.close(); } catch { /* closed */ }
   killAll();
   await sleep(200);
   clearTimeout(watchdog);
