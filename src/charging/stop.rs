@@ -78,7 +78,7 @@ pub async fn stop(db: &Db, stop: &ChargerStop<'_>) -> Result<StopOutcome, Chargi
             session_id: session.id,
         });
     }
-    let connector = i32::try_from(session.connector).unwrap_or(0);
+    let connector = session.connector;
     let rows: Vec<SampleRow> = stop
         .meter_data
         .iter()
