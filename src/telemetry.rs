@@ -63,6 +63,35 @@ fn describe() {
         "ocpp_message_log_dropped_total",
         "Frames the message log could not keep (queue full or write failed)"
     );
+    describe_counter!(
+        "ocpp_connections_opened_total",
+        "Charger WebSocket connections opened"
+    );
+    describe_counter!(
+        "ocpp_connections_closed_total",
+        "Charger WebSocket connections closed, by reason"
+    );
+    describe_counter!(
+        "meter_samples_queued_total",
+        "Meter samples handed to the batch writer"
+    );
+    describe_counter!(
+        "meter_samples_written_total",
+        "Meter samples committed in a whole batch"
+    );
+    describe_counter!(
+        "meter_samples_refused_total",
+        "Meter samples of batches the database could not take (their chargers got a CALLERROR)"
+    );
+    describe_histogram!(
+        "meter_sample_batch_rows",
+        "Samples per batch the writer commits"
+    );
+    describe_histogram!(
+        "meter_sample_flush_seconds",
+        Unit::Seconds,
+        "Time to commit one batch of samples"
+    );
     describe_gauge!("charging_sessions_active", "Sessions now Active");
     describe_counter!(
         "charging_energy_delivered_wh_total",

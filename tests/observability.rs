@@ -111,6 +111,9 @@ async fn metrics_move_with_a_simulated_session(backend: Backend) {
             ]
         ) >= 1.0
     );
+    assert!(moved("meter_samples_written_total", &[]) >= 3.0);
+    assert!(moved("meter_sample_batch_rows_count", &[]) >= 1.0);
+    assert!(moved("ocpp_connections_opened_total", &[]) >= 1.0);
     assert!(after.contains("http_request_duration_seconds_bucket"));
     assert!(after.contains("db_pool_connections{state=\"idle\"}"));
     assert!(after.contains("charging_sessions_active"));

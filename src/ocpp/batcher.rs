@@ -93,6 +93,7 @@ impl SampleWriter {
         if rows.is_empty() && live.is_none() {
             return Ok(());
         }
+        metrics::counter!("meter_samples_queued_total").increment(rows.len() as u64);
         let (stored, outcome) = oneshot::channel();
         self.send(Item::Samples { rows, live, stored }).await?;
         // A writer that stopped without answering did not store them.
@@ -206,11 +207,19 @@ async fn write(db: &Db, batch: Batch) {
         ..
     } = batch;
     if !(rows.is_empty() && live.is_empty() && seen.is_empty()) {
-        match write_whole(db, &rows, &live, &seen).await {
-            Ok(()) => answer(messages, Ok(())),
+        metrics::histogram!("meter_sample_batch_rows").record(rows.len() as f64);
+        let started = std::time::Instant::now();
+        let written = write_whole(db, &rows, &live, &seen).await;
+        metrics::histogram!("meter_sample_flush_seconds").record(started.elapsed().as_secs_f64());
+        match written {
+            Ok(()) => {
+                metrics::counter!("meter_samples_written_total").increment(rows.len() as u64);
+                answer(messages, Ok(()))
+            }
             Err(e) if db::failure(&e) == Failure::Unavailable => {
                 tracing::error!(error = %e, messages = messages.len(), samples = rows.len(),
                     "the database is unavailable: meter samples not stored, their chargers get a CALLERROR and retry");
+                metrics::counter!("meter_samples_refused_total").increment(rows.len() as u64);
                 answer(messages, Err(NotStored));
             }
             Err(e) => {

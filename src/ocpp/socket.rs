@@ -114,6 +114,7 @@ async fn serve(
         return;
     }
     tracing::info!(charger = %charge_point_id, %peer, "charger connected");
+    metrics::counter!("ocpp_connections_opened_total").increment(1);
     // The charger's point is read when first needed (its boot, a status, a transaction).
     let mut link = Link::new(state.db.clone(), hub.clone(), charge_point_id.clone());
     let ping_every = hub.settings.ping_interval;
@@ -179,6 +180,8 @@ async fn serve(
     hub.registry
         .unregister(&charge_point_id, registration.connection);
     tracing::info!(charger = %charge_point_id, %peer, reason, "charger disconnected");
+    // The reasons are this module's own fixed texts: a small label set.
+    metrics::counter!("ocpp_connections_closed_total", "reason" => reason).increment(1);
 }
 
 /// Records the end of the connection made at `connected_at`. When the database is unavailable,
