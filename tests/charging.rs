@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::ocpp::{Site, minutes_ago, money};
+use common::ocpp::{Site, anomaly, minutes_ago, money};
 use common::{Backend, TestApp};
 use evcms_sim::Charger;
 use evcms_sim::ocpp::types::{ChargePointErrorCode, ChargePointStatus, Reason};
@@ -148,12 +148,7 @@ async fn an_operator_settles_a_stuck_session_once_and_a_late_stop_bills_the_diff
     assert_eq!(session["energy_wh"], 10_000);
     // 10 kWh × 18.50 × 1.18 = 218.30.
     assert_eq!(money(&session["billed_amount"]), "218.30");
-    assert!(
-        session["anomaly"]
-            .as_str()
-            .unwrap()
-            .contains("settled by an operator")
-    );
+    assert!(anomaly(&session).contains("settled by an operator"));
     assert_eq!(balance(&app, &site).await, "281.70");
     // Settling again is refused; nothing more is billed.
     let (status, body) = app
@@ -182,12 +177,7 @@ async fn an_operator_settles_a_stuck_session_once_and_a_late_stop_bills_the_diff
     assert_eq!(session["meter_stop_wh"], 13_000);
     assert_eq!(session["energy_wh"], 12_000);
     assert_eq!(money(&session["billed_amount"]), "261.96");
-    assert!(
-        session["anomaly"]
-            .as_str()
-            .unwrap()
-            .contains("after the provisional close")
-    );
+    assert!(anomaly(&session).contains("after the provisional close"));
     let debits = app.debits(&site).await;
     assert_eq!(debits.len(), 2, "{debits:?}");
     assert_eq!(money(&debits[1]["amount"]), "43.66");
@@ -316,12 +306,7 @@ async fn a_session_left_open_after_its_connector_went_available_is_closed_provis
     assert_eq!(session["meter_stop_wh"], 5_000);
     // 5 kWh × 18.50 × 1.18 = 109.15.
     assert_eq!(money(&session["billed_amount"]), "109.15");
-    assert!(
-        session["anomaly"]
-            .as_str()
-            .unwrap()
-            .contains("closed provisionally")
-    );
+    assert!(anomaly(&session).contains("closed provisionally"));
     // The tag is free again.
     let auth = cp.authorize(&site.id_tag).await.unwrap();
     assert_eq!(
@@ -403,12 +388,7 @@ async fn a_late_stop_below_the_provisional_end_bills_nothing_more(backend: Backe
     assert_eq!(session["settled_by"], "charger");
     assert_eq!(session["meter_stop_wh"], 5_000);
     assert_eq!(money(&session["billed_amount"]), "109.15");
-    assert!(
-        session["anomaly"]
-            .as_str()
-            .unwrap()
-            .contains("nothing more billed")
-    );
+    assert!(anomaly(&session).contains("nothing more billed"));
     assert_eq!(app.debits(&site).await.len(), 1);
     assert_ledger_consistent(&app, &site).await;
 }

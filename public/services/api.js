@@ -191,6 +191,12 @@ export const createSessionCorrection = (sessionId, body) =>
 // ---- chargers as they connected over OCPP (read-only, keyed by charge point id) -------------
 export const listChargers = (query) => request('GET', cms('/chargers'), { query });
 export const getCharger = (chargePointId) => request('GET', cms(`/chargers/${seg(chargePointId)}`));
+/**
+ * A charger's OCPP message log, newest first by default: query {page, limit, sort: 'at' | '-at',
+ * action, from, to}; answers {data: [{id, direction, message_type, message_id, action, payload, at}], pagination}.
+ */
+export const listChargerMessages = (chargePointId, query) =>
+  request('GET', cms(`/chargers/${seg(chargePointId)}/messages`), { query });
 
 // ---- the API description (OpenAPI), for choices the server defines -------------------------
 let description = null;

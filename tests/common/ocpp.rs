@@ -208,3 +208,8 @@ pub fn money(v: &Value) -> String {
         v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
     )
 }
+
+/// A session's anomaly note (empty when it has none).
+pub fn anomaly(session: &Value) -> &str {
+    session["anomaly"].as_str().unwrap_or_default()
+}

@@ -123,6 +123,22 @@ async function connectCharger(base, id) {
     chargerSocket.onopen = resolve;
     chargerSocket.onerror = () => reject(new Error(`charger ${id} could not connect`));
   }), WAIT_MS, `charger ${id} connecting`);
+  chargerSocket.onmessage = (ev) => {
+    let frame;
+    try { frame = JSON.parse(ev.data); } catch { return; }
+    // Replies to the charger's own CALLs; CALLs from evcms are not answered (none is checked).
+    if (Array.isArray(frame) && (frame[0] === 3 || frame[0] === 4) && ocppReplies.has(frame[1])) ocppReplies.get(frame[1])(frame);
+  };
+}
+/** Sends an OCPP CALL from the connected charger; resolves with evcms's CALLRESULT or CALLERROR frame. */
+const ocppReplies = new Map();
+let ocppSeq = 0;
+function ocppCall(action, payload) {
+  const id = `e2e-${tag}-${++ocppSeq}`;
+  return withTimeout(new Promise((resolve) => {
+    ocppReplies.set(id, resolve);
+    chargerSocket.send(JSON.stringify([2, id, action, payload]));
+  }), WAIT_MS, `${action} answered`).then((frame) => ({ id, frame })).finally(() => ocppReplies.delete(id));
 }
 
 async function startChromium() {
@@ -542,6 +558,15 @@ async function scenario(base) {
 
   // 8. Chargers screen: the charger recorded before the server started (as OCPP would), adopted
   // by the point made above through its device ID.
+  // The charger boots now that a point has adopted it (an adopted charger is Accepted), with the
+  // boot data recorded before, then sends a DataTransfer: two actions in its message log.
+  let boot = null;
+  if (CHARGER) {
+    boot = await ocppCall('BootNotification', { chargePointVendor: 'E2E-Vendor', chargePointModel: 'E2E-Model', firmwareVersion: '1.2.3' });
+    check('ocpp: the charger’s BootNotification is answered Accepted', boot.frame[0] === 3 && boot.frame[2]?.status === 'Accepted', js(boot.frame));
+    const dt = await ocppCall('DataTransfer', { vendorId: 'com.example.e2e', messageId: 'ping', data: 'hello' });
+    check('ocpp: the charger’s DataTransfer is answered', dt.frame[0] === 3, js(dt.frame));
+  }
   await go('#/chargers');
   await waitFor(`document.querySelector('.results .data-table') && document.querySelector('.results')?.getAttribute('aria-busy') === 'false'`, 'chargers table');
   check('chargers: no error banner', !(await evalJs(`return !!document.querySelector('.results .banner-error');`)));
@@ -556,6 +581,7 @@ async function scenario(base) {
     await choose('.filter-bar select[name="adopted"]', { value: 'true' });
     await choose('.filter-bar select[name="connected"]', { value: 'true' });
     await waitFor(`location.hash.includes('connected=true') && location.hash.includes('adopted=true') && ${chRow}`, 'charger back with adopted=true');
+    await chargerMessages({ getJson, chRow, bootId: boot.id });
   } else {
     console.log('  (EVCMS_E2E_CHARGER not set: the chargers screen is checked empty)');
     check('chargers: empty list is rendered', (await evalJs(`return ${text('.results tbody')};`)).includes('No charger has connected yet'));
@@ -598,6 +624,16 @@ async function scenario(base) {
     await waitFor(`document.querySelector('.results')?.getAttribute('aria-busy') === 'false' && ${vRow}`, 'the session row for the viewer');
     const buttons = await evalJs(`return [...${vRow}.querySelectorAll('button')].map((b) => b.textContent);`);
     check('viewer: the session row offers Meter values only', js(buttons) === js(['Meter values']), js(buttons));
+    if (CHARGER) {
+      await go('#/chargers');
+      const vCh = `[...document.querySelectorAll('.results tbody tr')].find((r) => r.textContent.includes(${js(CHARGER)}))`;
+      await waitFor(`document.querySelector('.results')?.getAttribute('aria-busy') === 'false' && ${vCh}`, 'the charger row for the viewer');
+      await click(`.results button[aria-label="Messages of ${CHARGER}"]`);
+      await waitFor(`document.querySelector('dialog[open] .results')?.getAttribute('aria-busy') === 'false' && ${text('dialog[open] .results tbody')}.includes('BootNotification')`, 'the message log for the viewer');
+      check('viewer: the charger’s message log is shown to a viewer', !(await evalJs(`return !!document.querySelector('dialog[open] .banner-error');`)));
+      await click('dialog[open] .modal-actions .btn-secondary', 'Close');
+      await waitFor(`!document.querySelector('dialog[open]')`, 'message log closed');
+    }
     if (IMAGES) {
       await go(`#/stations/${S.code}/edit`);
       await waitFor(`document.querySelector('.station-images .image-tile.is-cover img')`, 'the station’s images for the viewer');
@@ -605,6 +641,75 @@ async function scenario(base) {
         !(await evalJs(`return !!document.querySelector('.station-images button, .station-images input');`)));
     }
   }
+}
+
+/**
+ * The prepared charger's OCPP message log, from its row's Messages button: its BootNotification
+ * CALL (in) and evcms's CALLRESULT (out) with the same message id, newest first; the payload
+ * pretty-printed on expanding; the action filter narrows the rows to the API's count.
+ */
+async function chargerMessages({ getJson, chRow, bootId }) {
+  const dlg = 'dialog[open]';
+  const rows = `[...document.querySelectorAll('${dlg} .results tbody tr')].filter((r) => !r.querySelector('td.empty'))`;
+  const idle = `document.querySelector('${dlg} .results')?.getAttribute('aria-busy') === 'false'`;
+  const cells = `${rows}.map((r) => [...r.querySelectorAll('td')].map((td) => td.textContent))`;
+  const logged = (q = '') => getJson(`/chargers/${encodeURIComponent(CHARGER)}/messages${q}`);
+  // The log is written in batches: wait until the API has both frames of the boot.
+  const deadline = Date.now() + WAIT_MS;
+  let bootFrames = [];
+  while (Date.now() < deadline) {
+    bootFrames = (await logged('?action=BootNotification&limit=100')).body.data;
+    if (bootFrames.length >= 2 && (await logged('?action=DataTransfer')).body.data.length >= 2) break;
+    await sleep(100);
+  }
+  const all = (await logged('?limit=100')).body;
+  check('messages: the API logged the BootNotification CALL in and its CALLRESULT out',
+    bootFrames.some((m) => m.direction === 'in' && m.message_type === 2) && bootFrames.some((m) => m.direction === 'out' && m.message_type === 3), js(bootFrames));
+
+  await waitFor(`${chRow}`, 'the charger row');
+  await click(`.results button[aria-label="Messages of ${CHARGER}"]`);
+  await waitFor(`${idle} && ${rows}.length > 0`, 'the message log dialog');
+  check('messages: the dialog is titled with the charger', (await evalJs(`return ${text(`${dlg} .modal-title`)};`)).includes(CHARGER));
+  const shown = await evalJs(`return ${cells};`);
+  // Columns: time, direction, type, action, message id, payload.
+  const callIn = shown.find((c) => c[3] === 'BootNotification' && c[4] === bootId && c[1].includes('In') && c[1].includes('← charger') && c[2] === 'CALL');
+  const resultOut = shown.find((c) => c[3] === 'BootNotification' && c[4] === bootId && c[1].includes('Out') && c[1].includes('→ charger') && c[2] === 'CALLRESULT');
+  check('messages: the BootNotification CALL is shown in, from the charger', Boolean(callIn) && callIn[5].includes('"chargePointVendor":"E2E-Vendor"'), js(shown));
+  check('messages: its CALLRESULT is shown out, to the charger, with the same message id', Boolean(resultOut) && resultOut[5].includes('Accepted'), js(shown));
+  check('messages: newest first, as many rows as the API has', shown.length === Math.min(all.pagination.total, 25)
+    && js(await evalJs(`return ${rows}.map((r) => Number(r.dataset.key));`)) === js(all.data.slice(0, 25).map((m) => m.id)), js(all.data.map((m) => m.id)));
+  // A long frame is on one line until expanded, then pretty-printed.
+  const callRow = `${rows}.find((r) => r.textContent.includes('chargePointVendor') && r.querySelector('td:nth-child(3)').textContent === 'CALL' && r.querySelector('td:nth-child(4)').textContent === 'BootNotification')`;
+  check('messages: a long payload is collapsed to one line with an expand toggle',
+    await evalJs(`const r = ${callRow}; const pre = r.querySelector('pre'); return pre.classList.contains('is-collapsed') && !pre.textContent.includes('\\n') && r.querySelector('button.msg-toggle').getAttribute('aria-expanded') === 'false';`));
+  await evalJs(`${callRow}.querySelector('button.msg-toggle').scrollIntoView({block: 'center'}); return true;`);
+  const toggleAt = await evalJs(`const b = ${callRow}.querySelector('button.msg-toggle'); const r = b.getBoundingClientRect(); return {x: r.left + r.width / 2, y: r.top + r.height / 2};`);
+  await mouseClick(toggleAt);
+  await waitFor(`${callRow}.querySelector('button.msg-toggle').getAttribute('aria-expanded') === 'true'`, 'the payload expanded');
+  const expanded = await evalJs(`return ${callRow}.querySelector('pre').textContent;`);
+  check('messages: expanded, the payload is pretty-printed', expanded.split('\n').length > 3 && expanded.includes('  "chargePointVendor": "E2E-Vendor"'), expanded);
+  check('messages: the log fits the dialog without scrolling sideways',
+    await evalJs(`const w = document.querySelector('${dlg} .table-wrap'); return w.scrollWidth <= w.clientWidth + 1;`),
+    String(await evalJs(`const w = document.querySelector('${dlg} .table-wrap'); return w.scrollWidth + ' > ' + w.clientWidth;`)));
+  await shot('charger-messages', false);
+
+  // The action filter narrows the rows to that action's frames, as the API counts them.
+  check('messages: the action filter suggests the actions seen',
+    js(await evalJs(`return [...document.querySelectorAll('${dlg} datalist option')].map((o) => o.value);`)).includes('BootNotification'));
+  const before = shown.length;
+  await type(`${dlg} input[name="action"]`, 'BootNotification');
+  await waitFor(`${idle} && ${rows}.length > 0 && ${rows}.every((r) => r.querySelector('td:nth-child(4)').textContent === 'BootNotification')`, 'rows filtered to BootNotification');
+  const filtered = await evalJs(`return ${cells};`);
+  check('messages: the action filter narrows the rows to that action', filtered.length < before && filtered.length === bootFrames.length
+    && filtered.some((c) => c[2] === 'CALL') && filtered.some((c) => c[2] === 'CALLRESULT') && !filtered.some((c) => c[3] === 'DataTransfer'), js(filtered));
+  await type(`${dlg} input[name="action"]`, 'NoSuchAction');
+  await waitFor(`${idle} && ${text(`${dlg} .results tbody`)}.includes('No NoSuchAction messages')`, 'no rows for an unknown action');
+  check('messages: an action with no frames says so', true);
+  await click(`${dlg} .msg-filter button`, 'Clear filter');
+  await waitFor(`${idle} && ${rows}.length === ${before}`, 'all rows back after clearing the filter');
+  check('messages: clearing the filter shows every frame again', true);
+  await click(`${dlg} .modal-actions .btn-secondary`, 'Close');
+  await waitFor(`!document.querySelector('dialog[open]')`, 'message log closed');
 }
 
 /**
