@@ -407,6 +407,11 @@ async fn a_postgres_outage_gets_call_errors_and_503_and_recovers_without_a_resta
         "a StopTransaction during the outage: {stop:?}"
     );
 
+    // Load balancers see it: not ready, the database named.
+    let (status, ready) = app.get("/api/ready").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
+    assert_eq!(ready["database"], false, "{ready}");
+
     // One that connects now is turned away: its handshake cannot be checked, nor recorded.
     let newcomer = Charger::connect(app.charger_config(&common::unique("CP-NEW"))).await;
     assert!(
@@ -462,6 +467,12 @@ async fn a_postgres_outage_gets_call_errors_and_503_and_recovers_without_a_resta
     assert_eq!(session["energy_wh"], 1000, "{session}");
     let (status, _) = app.get("/api/health").await;
     assert_eq!(status, StatusCode::OK);
+    let (status, ready) = app.get("/api/ready").await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "ready again without a restart: {ready}"
+    );
     let sql = "SELECT connected FROM chargers WHERE charge_point_id = $1";
     let mut connected = true;
     for _ in 0..150 {
