@@ -200,7 +200,7 @@ async fn health_reports_the_database(backend: Backend) {
     };
     assert_eq!(
         body,
-        serde_json::json!({"status": "ok", "database": expected})
+        serde_json::json!({"status": "ok", "database": expected, "database_reachable": true})
     );
 }
 

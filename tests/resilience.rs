@@ -411,6 +411,10 @@ async fn a_postgres_outage_gets_call_errors_and_503_and_recovers_without_a_resta
     let (status, ready) = app.get("/api/ready").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{ready}");
     assert_eq!(ready["database"], false, "{ready}");
+    // Liveness stays up (no orchestrator restarts the node over the database), saying degraded.
+    let (status, health) = app.get("/api/health").await;
+    assert_eq!(status, StatusCode::OK, "{health}");
+    assert_eq!(health["status"], "degraded", "{health}");
 
     // One that connects now is turned away: its handshake cannot be checked, nor recorded.
     let newcomer = Charger::connect(app.charger_config(&common::unique("CP-NEW"))).await;
