@@ -92,6 +92,28 @@ pub struct Config {
     #[arg(long, env = "EVCMS_OCPP_PING_INTERVAL", default_value_t = 60)]
     pub ocpp_ping_interval: u64,
 
+    /// Seconds evcms waits for a charger's answer to a command it sent (a remote start, a reset...);
+    /// then the command is recorded as timed out and the API answers 504.
+    #[arg(long, env = "EVCMS_OCPP_CALL_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub ocpp_call_timeout: u64,
+
+    /// Whether evcms stops a running session by itself (RemoteStopTransaction) when its running
+    /// cost would take the customer's wallet below zero plus the margin.
+    #[arg(long, env = "EVCMS_BALANCE_GUARD", default_value = "true", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    pub balance_guard: bool,
+
+    /// The headroom the balance guard keeps: a session is stopped once the wallet balance minus its
+    /// running cost is below this amount, leaving room for the energy delivered before the charger
+    /// actually stops.
+    #[arg(long, env = "EVCMS_BALANCE_GUARD_MARGIN", default_value = "0.50")]
+    pub balance_guard_margin: Money,
+
+    /// The address chargers reach evcms's HTTP side at (`http://host:port`), used in the firmware
+    /// and diagnostics locations evcms puts in UpdateFirmware and GetDiagnostics. Without it, the
+    /// Host of the operator's request is used.
+    #[arg(long, env = "EVCMS_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     /// Seconds a session may stay open after its connector reported Available, or its charger
     /// rebooted, with no StopTransaction: then it is closed provisionally, billed up to its last
     /// meter reading and flagged (a Stop that still comes bills the difference). 0: never.
@@ -199,6 +221,10 @@ impl fmt::Debug for Config {
             .field("ocpp_min_balance", &self.ocpp_min_balance)
             .field("ocpp_max_frame_bytes", &self.ocpp_max_frame_bytes)
             .field("ocpp_ping_interval", &self.ocpp_ping_interval)
+            .field("ocpp_call_timeout", &self.ocpp_call_timeout)
+            .field("balance_guard", &self.balance_guard)
+            .field("balance_guard_margin", &self.balance_guard_margin)
+            .field("public_url", &self.public_url)
             .field("session_close_grace", &self.session_close_grace)
             .field("session_meter_silence", &self.session_meter_silence)
             .field("storage_url", &self.storage_url)

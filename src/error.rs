@@ -42,6 +42,10 @@ pub struct ErrorDetail {
     pub message: String,
     /// Field-level problems; empty when the error is not about particular fields.
     pub details: Vec<Problem>,
+    /// A remote command that did not get the charger's answer: its record, with the charger's
+    /// CALLERROR code and description when it sent one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub command: Option<Box<crate::domain::command::Command>>,
 }
 
 /// An error answer: status, code, message and field problems.
@@ -53,6 +57,8 @@ pub struct ApiError {
     pub details: Vec<Problem>,
     /// Seconds after which a retry may succeed, sent as `Retry-After` (429, 503).
     pub retry_after: Option<u64>,
+    /// The record of a remote command that failed (see [`ErrorDetail::command`]).
+    pub command: Option<Box<crate::domain::command::Command>>,
 }
 
 impl ApiError {
@@ -63,6 +69,7 @@ impl ApiError {
             message: message.into(),
             details: Vec::new(),
             retry_after: None,
+            command: None,
         }
     }
 
@@ -149,6 +156,7 @@ impl IntoResponse for ApiError {
                 code: self.code,
                 message: self.message,
                 details: self.details,
+                command: self.command,
             },
         };
         let mut response = (self.status, Json(body)).into_response();
@@ -259,6 +267,30 @@ pub mod docs {
         /// A query parameter cannot be read; `details` names each.
         #[response(status = 400)]
         BadQuery(ErrorBody),
+    }
+
+    /// What a remote command can answer besides 200.
+    #[derive(utoipa::IntoResponses)]
+    pub enum CommandErrors {
+        /// No such charger (or another organization's), or something the payload names.
+        #[response(status = 404)]
+        NotFound(ErrorBody),
+        /// `charger_offline` (not connected), `id_tag_refused`, `session_not_active`.
+        #[response(status = 409)]
+        Conflict(ErrorBody),
+        /// An unknown action, or a payload that is not the action's; `details` names the field.
+        #[response(status = 422)]
+        Invalid(ErrorBody),
+        /// `charger_error`: the charger answered with a CALLERROR (its code and description are in
+        /// `command.error`); `charger_disconnected`: it left before answering.
+        #[response(status = 502)]
+        ChargerError(ErrorBody),
+        /// `charger_busy`: too many commands wait for this charger.
+        #[response(status = 503)]
+        Busy(ErrorBody),
+        /// `charger_timeout`: no answer within `EVCMS_OCPP_CALL_TIMEOUT`.
+        #[response(status = 504)]
+        Timeout(ErrorBody),
     }
 
     /// What reading one record can answer besides 200.

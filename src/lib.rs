@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod charging;
+pub mod commands;
 pub mod config;
 pub mod db;
 pub mod domain;

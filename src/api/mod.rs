@@ -3,8 +3,10 @@
 
 pub mod auth;
 pub mod charger_messages;
+pub mod charger_records;
 pub mod charger_security;
 pub mod chargers;
+pub mod commands;
 pub mod customers;
 pub mod id_tags;
 pub mod json;
@@ -54,6 +56,7 @@ use crate::{AppState, Config};
         (name = "auth", description = "Log in, refresh, log out: the bearer token every /api/cms route needs"),
         (name = "users", description = "Operator accounts (admins only)"),
         (name = "chargers", description = "Chargers as they connect over OCPP, the points that adopted them, and their credentials"),
+        (name = "commands", description = "Remote commands to chargers (the 19 central-system operations of OCPP 1.6) and what they changed: reservations, local lists, charging profiles, configuration, firmware, diagnostics"),
     )
 )]
 struct ApiDoc;
@@ -80,7 +83,8 @@ pub fn router(state: AppState, config: &Config) -> Router {
         .route("/api/health", get(health))
         .route("/files/{*key}", get(station_images::serve_file))
         .route("/api/ready", get(ready))
-        .merge(crate::ocpp::routes());
+        .merge(crate::ocpp::routes())
+        .merge(crate::commands::files::routes());
     // Off the public port when EVCMS_METRICS_BIND names another (see `App::build`).
     let app = if config.metrics_bind.is_none() {
         app.route("/metrics", get(crate::telemetry::render))
@@ -122,6 +126,8 @@ fn cms_routes() -> OpenApiRouter<AppState> {
         .merge(id_tags::routes())
         .merge(chargers::routes())
         .merge(charger_messages::routes())
+        .merge(commands::routes())
+        .merge(charger_records::routes())
         .merge(meter_values::routes())
         .merge(users::routes())
         .merge(charger_security::routes())

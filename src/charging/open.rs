@@ -33,6 +33,8 @@ pub struct Start<'a> {
     pub id_tag: &'a str,
     pub started_at: DateTime<Utc>,
     pub meter_start_wh: i64,
+    /// The reservation the charger says this transaction ends (OCPP `reservationId`).
+    pub reservation_id: Option<i64>,
 }
 
 /// What the charger is told, and what its connection remembers.
@@ -108,6 +110,12 @@ pub async fn open(db: &Db, rules: &Rules, start: Start<'_>) -> Result<Opened, Ch
     let transaction_id = transactions::assign_transaction_id(&mut tx, id).await?;
     if transaction_id > MAX_TRANSACTION_ID {
         return Err(ChargingError::TransactionIdsExhausted);
+    }
+    if let Some(reservation) = start.reservation_id
+        && !crate::db::reservations::use_for(&mut tx, start.charge_point_id, reservation, id, now)
+            .await?
+    {
+        tracing::info!(charger = %start.charge_point_id, reservation, "a StartTransaction named a reservation that is not this charger's open one");
     }
     tx.commit().await?;
     tracing::info!(charger = %start.charge_point_id, transaction_id, connector = start.connector,

@@ -13,18 +13,23 @@
 //! answers 503 and chargers get a CALLERROR quickly instead of waiting on a dead connection.
 
 pub mod charger_security;
+pub mod charger_settings;
 pub mod charger_state;
 pub mod chargers;
+pub mod commands;
 pub mod corrections;
 pub mod customers;
 pub mod errors;
 pub mod filter;
+pub mod firmware;
 pub mod id_tags;
+pub mod local_lists;
 pub mod meter_values;
 pub mod meter_values_read;
 pub mod ocpp_messages;
 pub mod organizations;
 pub mod points;
+pub mod reservations;
 pub mod sessions;
 pub mod station_images;
 pub mod stations;

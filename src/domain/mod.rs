@@ -1,6 +1,7 @@
 //! The domain's vocabulary and value types, shared by the REST API and (later) OCPP.
 
 pub mod charger;
+pub mod command;
 pub mod contact;
 pub mod customer;
 pub mod enums;

@@ -162,6 +162,9 @@ pub async fn diagnostics_status(
     )
     .await
     .map_err(internal)?;
+    db::firmware::diagnostics_progress(&link.db, &link.charge_point_id, &status, db::now())
+        .await
+        .map_err(internal)?;
     Ok(DiagnosticsStatusNotificationResponse {})
 }
 
@@ -179,5 +182,8 @@ pub async fn firmware_status(
     )
     .await
     .map_err(internal)?;
+    db::firmware::update_progress(&link.db, &link.charge_point_id, &status, db::now())
+        .await
+        .map_err(internal)?;
     Ok(FirmwareStatusNotificationResponse {})
 }

@@ -15,6 +15,7 @@ use super::frame::{self, CallError, ErrorCode, Incoming};
 use super::lenient;
 use super::link::Link;
 use super::message_log::Direction;
+use super::outbox::OutgoingCall;
 use super::{charger, metering, transaction};
 
 /// Actions a charger may send (OCPP 1.6, charge point to central system).
@@ -78,6 +79,17 @@ impl Link {
         handled.answer
     }
 
+    /// Takes the next queued CALL in flight: the frame to send (logged), or None when there is
+    /// nothing to send for it (it expired in the queue or its caller left).
+    pub fn begin_call(&mut self, call: OutgoingCall) -> Option<String> {
+        let (frame, action) = self.outbox.start(call)?;
+        self.hub
+            .messages
+            .record(&self.charge_point_id, Direction::Out, Some(action), &frame);
+        metrics::counter!("ocpp_commands_sent_total", "action" => action).increment(1);
+        Some(frame)
+    }
+
     async fn answer<'a>(&mut self, text: &'a str) -> Handled<'a> {
         match frame::parse(text) {
             Err(bad) => {
@@ -88,10 +100,17 @@ impl Link {
                     outcome: bad.error.code.as_str(),
                 }
             }
-            Ok(Incoming::Reply { id }) => {
-                tracing::info!(charger = %self.charge_point_id, id, "ignored a reply to no call of ours");
-                Handled::silent("reply")
-            }
+            Ok(Incoming::Reply { id, body }) => match self.outbox.answer(id, body) {
+                Some(action) => Handled {
+                    action: Some(action),
+                    answer: None,
+                    outcome: "reply",
+                },
+                None => {
+                    tracing::info!(charger = %self.charge_point_id, id, "ignored a reply to no call of ours");
+                    Handled::silent("reply")
+                }
+            },
             Ok(Incoming::Call {
                 id,
                 action,

@@ -67,7 +67,18 @@ pub enum Incoming<'a> {
         payload: &'a RawValue,
     },
     /// A CALLRESULT or CALLERROR answering one of our CALLs.
-    Reply { id: &'a str },
+    Reply { id: &'a str, body: ReplyBody<'a> },
+}
+
+/// What a reply to one of our CALLs says.
+#[derive(Debug, Clone)]
+pub enum ReplyBody<'a> {
+    /// `[3, id, payload]`: the payload, unparsed.
+    Result(&'a RawValue),
+    /// `[4, id, code, description, details]`.
+    Error { code: String, description: String },
+    /// A reply that is neither well-formed CALLRESULT nor CALLERROR: what is wrong with it.
+    Malformed(&'static str),
 }
 
 /// A frame that is not valid OCPP-J, and the id to answer it with.
@@ -126,7 +137,12 @@ pub fn parse(text: &str) -> Result<Incoming<'_>, BadFrame> {
         ));
     }
     if message_type != 2 {
-        return Ok(Incoming::Reply { id });
+        let body = if message_type == 3 {
+            reply_result(&elements)
+        } else {
+            reply_error(&elements)
+        };
+        return Ok(Incoming::Reply { id, body });
     }
     match elements.len() {
         0..=3 => Err(bad(
@@ -157,6 +173,30 @@ pub fn parse(text: &str) -> Result<Incoming<'_>, BadFrame> {
             ErrorCode::FormationViolation,
             "a CALL has exactly four elements",
         )),
+    }
+}
+
+/// The payload of `[3, id, payload]`.
+fn reply_result<'a>(elements: &[&'a RawValue]) -> ReplyBody<'a> {
+    match elements {
+        [_, _, payload] if payload.get().starts_with('{') => ReplyBody::Result(payload),
+        [_, _, _] => ReplyBody::Malformed("a CALLRESULT payload must be a JSON object"),
+        _ => ReplyBody::Malformed("a CALLRESULT has exactly three elements"),
+    }
+}
+
+/// The code and description of `[4, id, code, description, details]`; a charger that leaves out
+/// the details (a common slip) is still understood.
+fn reply_error(elements: &[&RawValue]) -> ReplyBody<'static> {
+    let text = |raw: &RawValue| serde_json::from_str::<String>(raw.get()).ok();
+    match elements {
+        [_, _, code, description, ..] if elements.len() <= 5 => {
+            match (text(code), text(description)) {
+                (Some(code), Some(description)) => ReplyBody::Error { code, description },
+                _ => ReplyBody::Malformed("a CALLERROR's code and description must be strings"),
+            }
+        }
+        _ => ReplyBody::Malformed("a CALLERROR has five elements"),
     }
 }
 
@@ -282,11 +322,11 @@ mod tests {
     fn passes_replies() {
         assert!(matches!(
             parse(r#"[3,"x",{}]"#),
-            Ok(Incoming::Reply { id: "x" })
+            Ok(Incoming::Reply { id: "x", .. })
         ));
         assert!(matches!(
             parse(r#"[4,"x","GenericError","",{}]"#),
-            Ok(Incoming::Reply { id: "x" })
+            Ok(Incoming::Reply { id: "x", .. })
         ));
     }
 
@@ -391,7 +431,7 @@ mod fuzz {
                 let payload = payload.get();
                 prop_assert!(payload.starts_with('{'), "payload {}", payload);
             }
-            Ok(Incoming::Reply { id }) => prop_assert!(!id.is_empty()),
+            Ok(Incoming::Reply { id, .. }) => prop_assert!(!id.is_empty()),
             Err(bad) => {
                 prop_assert!(!bad.id.is_empty() && bad.id.len() <= MAX_MESSAGE_ID_LEN);
                 let answer: Vec<Value> = serde_json::from_str(&call_error(&bad.id, &bad.error))

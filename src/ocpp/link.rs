@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use super::Hub;
 use super::frame::{CallError, ErrorCode};
 use super::lenient::Quirk;
+use super::outbox::Outbox;
 use crate::charging::running::{self, RunningSession};
 use crate::db::charger_state::PointLink;
 use crate::db::{self, Db};
@@ -30,10 +31,13 @@ pub struct Link {
     transactions: HashMap<i32, Option<RunningSession>>,
     pub(super) quirks_logged: Vec<Quirk>,
     seen_sent: Option<Instant>,
+    /// The CALLs evcms sends this charger: one in flight at a time.
+    pub outbox: Outbox,
 }
 
 impl Link {
     pub fn new(db: Db, hub: Arc<Hub>, charge_point_id: Arc<str>) -> Self {
+        let outbox = Outbox::new(hub.settings.call_timeout);
         Self {
             db,
             hub,
@@ -42,6 +46,7 @@ impl Link {
             transactions: HashMap::new(),
             quirks_logged: Vec::new(),
             seen_sent: None,
+            outbox,
         }
     }
 

@@ -16,6 +16,7 @@ pub mod lenient;
 pub mod link;
 pub mod message_log;
 pub mod metering;
+pub mod outbox;
 pub mod registry;
 pub mod socket;
 pub mod transaction;
@@ -37,6 +38,8 @@ pub struct Settings {
     pub unknown_chargers: RegistrationStatus,
     pub max_frame_bytes: usize,
     pub ping_interval: Option<Duration>,
+    /// How long a charger has to answer a CALL of ours.
+    pub call_timeout: Duration,
 }
 
 impl Settings {
@@ -50,6 +53,7 @@ impl Settings {
             max_frame_bytes: config.ocpp_max_frame_bytes as usize,
             ping_interval: (config.ocpp_ping_interval > 0)
                 .then(|| Duration::from_secs(config.ocpp_ping_interval)),
+            call_timeout: Duration::from_secs(config.ocpp_call_timeout),
         }
     }
 }
@@ -60,7 +64,9 @@ pub struct Hub {
     pub settings: Settings,
     /// The charging rules the messages are judged by.
     pub rules: crate::charging::Rules,
-    pub registry: registry::Registry,
+    pub registry: std::sync::Arc<registry::Registry>,
+    /// Commands to chargers (through `registry` today).
+    pub commands: crate::commands::Commands,
     pub samples: batcher::SampleWriter,
     /// The log of every frame in and out.
     pub messages: message_log::MessageLog,
@@ -69,10 +75,21 @@ pub struct Hub {
 impl Hub {
     pub fn start(db: &Db, config: &Config) -> Self {
         let (samples, _writer) = batcher::SampleWriter::start(db.clone());
+        let registry = std::sync::Arc::new(registry::Registry::default());
+        let rules = crate::charging::Rules::from_config(config);
+        let commands = crate::commands::Commands {
+            db: db.clone(),
+            transport: std::sync::Arc::new(crate::commands::transport::Local::new(
+                registry.clone(),
+            )),
+            rules: rules.clone(),
+            public_url: config.public_url.clone(),
+        };
         Self {
             settings: Settings::from_config(config),
-            rules: crate::charging::Rules::from_config(config),
-            registry: registry::Registry::default(),
+            rules,
+            registry,
+            commands,
             samples,
             messages: message_log::MessageLog::start(
                 db.clone(),

@@ -9,6 +9,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::sync::mpsc;
 
+use super::outbox::OutgoingCall;
+
 /// What a connection's task is asked to do from outside.
 #[derive(Debug)]
 pub enum Control {
@@ -21,6 +23,7 @@ pub enum Control {
 struct Live {
     connection: u64,
     control: mpsc::Sender<Control>,
+    calls: mpsc::Sender<OutgoingCall>,
 }
 
 #[derive(Debug, Default)]
@@ -34,6 +37,21 @@ pub struct Registry {
 pub struct Registration {
     pub connection: u64,
     pub control: mpsc::Receiver<Control>,
+    /// CALLs to send the charger, in order, one at a time (see [`super::outbox`]).
+    pub calls: mpsc::Receiver<OutgoingCall>,
+}
+
+/// CALLs queued per connection behind the one in flight; more are refused as busy rather than
+/// left waiting minutes behind a slow charger.
+pub const QUEUED_CALLS: usize = 16;
+
+/// Why a CALL could not be queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotQueued {
+    /// The charger has no live connection to this process.
+    Offline,
+    /// [`QUEUED_CALLS`] are already waiting.
+    Busy,
 }
 
 /// Close code sent to a connection replaced by a newer one of the same charger.
@@ -47,11 +65,13 @@ impl Registry {
         let connection = self.next_connection.fetch_add(1, Ordering::Relaxed);
         // Room for a close order and the commands a later issue adds; they are rare.
         let (control, receiver) = mpsc::channel(4);
+        let (calls, calls_receiver) = mpsc::channel(QUEUED_CALLS);
         let previous = self.lock().insert(
             charge_point_id.into(),
             Live {
                 connection,
                 control,
+                calls,
             },
         );
         if let Some(previous) = previous {
@@ -64,7 +84,20 @@ impl Registry {
         Registration {
             connection,
             control: receiver,
+            calls: calls_receiver,
         }
+    }
+
+    /// Queues a CALL for the live connection of `charge_point_id`.
+    pub fn queue_call(&self, charge_point_id: &str, call: OutgoingCall) -> Result<(), NotQueued> {
+        let live = self.lock();
+        let Some(live) = live.get(charge_point_id) else {
+            return Err(NotQueued::Offline);
+        };
+        live.calls.try_send(call).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => NotQueued::Busy,
+            mpsc::error::TrySendError::Closed(_) => NotQueued::Offline,
+        })
     }
 
     /// Forgets `connection` of `charge_point_id`, unless a newer one has replaced it. Returns

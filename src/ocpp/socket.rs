@@ -148,6 +148,17 @@ async fn serve(
                     break "the charger stopped reading";
                 }
             }
+            call = registration.calls.recv(), if link.outbox.is_idle() => {
+                // The sender lives in the registry as long as this connection is registered.
+                let Some(call) = call else { break "unregistered" };
+                if let Some(frame) = link.begin_call(call)
+                    && !send(&mut socket, Message::Text(frame.into())).await
+                {
+                    link.outbox.abandon();
+                    break "the charger stopped reading";
+                }
+            }
+            () = link.outbox.expired() => link.outbox.time_out(),
             control = registration.control.recv() => match control {
                 Some(Control::Close { code, reason }) => {
                     close(&mut socket, code, reason).await;

@@ -42,6 +42,7 @@ pub async fn start(
         id_tag: &request.id_tag,
         started_at: request.timestamp,
         meter_start_wh: i64::from(request.meter_start),
+        reservation_id: request.reservation_id.map(i64::from),
     };
     let opened = open::open(&link.db, &link.hub.rules, start)
         .await
