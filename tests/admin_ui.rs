@@ -140,6 +140,7 @@ async fn record_sessions(db: &Db) {
         min_balance: Money::ZERO,
         close_grace: Some(std::time::Duration::from_secs(600)),
         meter_silence: None,
+        guard_margin: None,
     };
     let swept = sweep::sweep(db, &rules, now).await.expect("sweep");
     assert_eq!(

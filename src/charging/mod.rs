@@ -13,6 +13,7 @@
 //! - [`sweep`]: sessions whose Stop never came are closed provisionally; silent ones are flagged.
 //! - [`operator`]: an operator settles a stuck session or corrects a bill.
 
+pub mod guard;
 pub mod open;
 pub mod operator;
 pub mod pricing;
@@ -37,6 +38,8 @@ pub struct Rules {
     pub close_grace: Option<Duration>,
     /// How long a running session may go without a meter value before it is flagged; None: never.
     pub meter_silence: Option<Duration>,
+    /// The balance guard's margin; None: the guard is off.
+    pub guard_margin: Option<Money>,
 }
 
 impl Rules {
@@ -46,6 +49,7 @@ impl Rules {
             min_balance: config.ocpp_min_balance,
             close_grace: seconds(config.session_close_grace),
             meter_silence: seconds(config.session_meter_silence),
+            guard_margin: config.balance_guard.then_some(config.balance_guard_margin),
         }
     }
 }

@@ -131,6 +131,7 @@ pub async fn open(db: &Db, rules: &Rules, start: Start<'_>) -> Result<Opened, Ch
                 .zip(point.tax)
                 .map(|(base_charges, tax)| super::pricing::Rate { base_charges, tax }),
             active: accepted,
+            customer_id: holder.as_ref().map(|h| h.customer_id),
         }),
     })
 }

@@ -18,6 +18,8 @@ pub struct RunningSession {
     pub rate: Option<Rate>,
     /// Still Active: a refused or settled session keeps no live reading.
     pub active: bool,
+    /// The customer whose wallet pays (the balance guard watches it).
+    pub customer_id: Option<i64>,
 }
 
 impl RunningSession {
@@ -27,6 +29,7 @@ impl RunningSession {
             meter_start_wh: s.meter_start_wh.unwrap_or(0),
             rate: rate_of(s),
             active: s.status == SessionStatus::Active,
+            customer_id: s.customer_id,
         }
     }
 
@@ -75,6 +78,7 @@ mod tests {
 
     fn running(active: bool) -> RunningSession {
         RunningSession {
+            customer_id: None,
             session_id: 7,
             meter_start_wh: 1_000,
             rate: Some(Rate {

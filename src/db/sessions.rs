@@ -16,7 +16,8 @@ macro_rules! columns {
             "cp.station_id, cs.connector_id, k.connector_id AS connector_number, cs.start_time, cs.end_time, ",
             "cs.energy_wh, cs.billed_amount, cs.status, cs.transaction_id, cs.id_tag, cs.meter_start_wh, ",
             "cs.meter_stop_wh, cs.stop_reason, cs.id_tag_status, cs.anomaly, cs.tariff_id, cs.currency, cs.base_charges, cs.tax, ",
-            "cs.settled_by, cs.settled_at, cs.settled_by_user_id, cs.settle_note, cs.created_at, cs.updated_at"
+            "cs.settled_by, cs.settled_at, cs.settled_by_user_id, cs.settle_note, cs.guard_stop_requested_at, ",
+            "cs.guard_note, cs.guard_flagged_at, cs.created_at, cs.updated_at"
         )
     };
 }

@@ -61,6 +61,13 @@ pub struct Session {
     /// The operator who settled it (when `settled_by` is `operator`), and their reason.
     pub settled_by_user_id: Option<i64>,
     pub settle_note: Option<String>,
+    /// When the balance guard asked the charger to stop the session (its wallet was running
+    /// dry), and why.
+    pub guard_stop_requested_at: Option<DateTime<Utc>>,
+    pub guard_note: Option<String>,
+    /// Set when the guard's stop was refused or could not reach the charger: an operator must
+    /// stop the session.
+    pub guard_flagged_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

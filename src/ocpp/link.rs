@@ -33,6 +33,8 @@ pub struct Link {
     seen_sent: Option<Instant>,
     /// The CALLs evcms sends this charger: one in flight at a time.
     pub outbox: Outbox,
+    /// The balance guard's memory of this charger's sessions.
+    pub guard: crate::charging::guard::Watch,
 }
 
 impl Link {
@@ -47,6 +49,7 @@ impl Link {
             quirks_logged: Vec::new(),
             seen_sent: None,
             outbox,
+            guard: Default::default(),
         }
     }
 

@@ -67,8 +67,27 @@ pub async fn meter_values(
     let reading = live
         .zip(samples.latest_register)
         .and_then(|(session, (sampled_at, register_wh))| session.reading(register_wh, sampled_at));
+    let cost = reading.as_ref().and_then(|r| r.running_cost);
     // Answered once the batch holding the samples has committed (a CALLERROR if it could not).
     link.hub.samples.samples(samples.rows, reading).await?;
+    if let (Some(session), Some(cost), Some(transaction_id)) = (live, cost, request.transaction_id)
+    {
+        let hub = link.hub.clone();
+        // The samples are stored: a failed wallet read only delays the guard to the next reading.
+        if let Err(e) = link
+            .guard
+            .reading(
+                &hub.commands,
+                &link.charge_point_id,
+                transaction_id,
+                &session,
+                cost,
+            )
+            .await
+        {
+            tracing::warn!(charger = %link.charge_point_id, error = %e, "the balance guard could not read the wallet");
+        }
+    }
     Ok(MeterValuesResponse {})
 }
 
