@@ -7,6 +7,7 @@
 //! on top of it.
 
 mod actions;
+mod answer;
 mod charger;
 mod config;
 mod error;
@@ -21,6 +22,7 @@ mod schema;
 mod schema_files;
 
 pub use actions::boot_request;
+pub use answer::{ServerAnswer, ServerCallEvent};
 pub use charger::Charger;
 pub use config::{ChargerConfig, percent_encode};
 pub use error::SimError;
