@@ -237,6 +237,11 @@ impl Charger {
         self.shared.max_outstanding.load(Ordering::SeqCst)
     }
 
+    /// The state shared with the reader task, for the station's view across reconnections.
+    pub(crate) fn shared(&self) -> &Arc<router::Shared> {
+        &self.shared
+    }
+
     /// Waits up to `timeout` for the connection to end. Returns the close code (1005: close
     /// frame without code, 1006: dropped without close frame), or `None` if still open.
     pub async fn is_closed(&mut self, timeout: Duration) -> Option<u16> {

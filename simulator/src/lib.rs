@@ -20,6 +20,7 @@ mod router;
 pub mod scenario;
 mod schema;
 mod schema_files;
+pub mod station;
 
 pub use actions::boot_request;
 pub use answer::{ServerAnswer, ServerCallEvent};
