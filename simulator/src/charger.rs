@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -16,6 +17,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
+use crate::answer::{ServerAnswer, ServerCallEvent};
 use crate::config::ChargerConfig;
 use crate::error::SimError;
 use crate::frame;
@@ -28,6 +30,7 @@ pub struct Charger {
     shared: Arc<Shared>,
     incoming: mpsc::UnboundedReceiver<Result<Incoming, SimError>>,
     ended: watch::Receiver<Option<router::Ended>>,
+    events: Option<mpsc::UnboundedReceiver<ServerCallEvent>>,
     reader: Option<JoinHandle<()>>,
     next_id: u64,
 }
@@ -56,16 +59,22 @@ impl Charger {
             server_calls: Mutex::new(Vec::new()),
             violations: Mutex::new(Vec::new()),
             responder: RwLock::new(None),
+            answerer: RwLock::new(None),
+            answer_delay: cfg.answer_delay,
+            outstanding: AtomicUsize::new(0),
+            max_outstanding: AtomicUsize::new(0),
             pong: Mutex::new(None),
             ended: ended_tx,
         });
         let (incoming_tx, incoming) = mpsc::unbounded_channel();
-        let reader = tokio::spawn(router::run(shared.clone(), stream, incoming_tx));
+        let (events_tx, events) = mpsc::unbounded_channel();
+        let reader = tokio::spawn(router::run(shared.clone(), stream, incoming_tx, events_tx));
         Ok(Charger {
             cfg,
             shared,
             incoming,
             ended,
+            events: Some(events),
             reader: Some(reader),
             next_id: 0,
         })
@@ -199,6 +208,38 @@ impl Charger {
             .responder
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(f));
+    }
+
+    /// Custom answers to server CALLs, richer than [`Charger::set_responder`]: a result, a
+    /// CALLERROR, or no answer at all. `None` falls back to the responder, then to the default.
+    pub fn set_answerer(
+        &mut self,
+        f: impl Fn(&str, &Value) -> Option<ServerAnswer> + Send + Sync + 'static,
+    ) {
+        *self
+            .shared
+            .answerer
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Arc::new(f));
+    }
+
+    /// Every server CALL with its answer, each sent once the answer has left (an ignored CALL
+    /// once it was ignored). The stream ends when the connection does. It can be taken once;
+    /// later calls return `None`.
+    pub fn server_call_events(&mut self) -> Option<mpsc::UnboundedReceiver<ServerCallEvent>> {
+        self.events.take()
+    }
+
+    /// The most server CALLs that were ever received and not yet answered at the same time on
+    /// this connection. With an `answer_delay`, a server that waits for each answer before its
+    /// next CALL keeps this at 1. Ignored CALLs count only while they are being decided.
+    pub fn max_outstanding_server_calls(&self) -> usize {
+        self.shared.max_outstanding.load(Ordering::SeqCst)
+    }
+
+    /// The state shared with the reader task, for the station's view across reconnections.
+    pub(crate) fn shared(&self) -> &Arc<router::Shared> {
+        &self.shared
     }
 
     /// Waits up to `timeout` for the connection to end. Returns the close code (1005: close

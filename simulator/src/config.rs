@@ -23,6 +23,10 @@ pub struct ChargerConfig {
     /// Security profile 2 (`wss://`): a PEM certificate to trust besides the public web roots,
     /// e.g. a CSMS's self-signed one.
     pub tls_root_pem: Option<String>,
+    /// How long the charger waits before answering each server CALL (default zero). The reader
+    /// keeps reading meanwhile, so tests can see whether the server sends a second CALL before
+    /// the first is answered.
+    pub answer_delay: Duration,
 }
 
 impl ChargerConfig {
@@ -36,6 +40,7 @@ impl ChargerConfig {
             strict: true,
             call_timeout: Duration::from_secs(10),
             tls_root_pem: None,
+            answer_delay: Duration::ZERO,
         }
     }
 

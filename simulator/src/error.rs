@@ -42,6 +42,11 @@ pub enum SimError {
     #[error("transport error: {0}")]
     Transport(String),
 
+    /// The simulated station refused or could not do what was asked (busy connector, a tag
+    /// not accepted, a rejected boot).
+    #[error("refused: {0}")]
+    Refused(String),
+
     /// The configuration cannot be used (bad URL, unsupported scheme, ...).
     #[error("configuration error: {0}")]
     Config(String),

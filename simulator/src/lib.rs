@@ -7,6 +7,7 @@
 //! on top of it.
 
 mod actions;
+mod answer;
 mod charger;
 mod config;
 mod error;
@@ -19,8 +20,10 @@ mod router;
 pub mod scenario;
 mod schema;
 mod schema_files;
+pub mod station;
 
 pub use actions::boot_request;
+pub use answer::{ServerAnswer, ServerCallEvent};
 pub use charger::Charger;
 pub use config::{ChargerConfig, percent_encode};
 pub use error::SimError;

@@ -1,9 +1,12 @@
 //! The reader task of one connection. It owns the receiving half of the socket and routes
-//! every frame: replies to the CALL waiting for them, server CALLs to the responder (answered at
-//! once, also while the test is idle), everything else to the `next_frame` channel.
+//! every frame: replies to the CALL waiting for them, server CALLs to the answerer (answered at
+//! once or after the configured delay, also while the test is idle), everything else to the
+//! `next_frame` channel.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
+use std::time::Duration;
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
@@ -11,6 +14,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::answer::{Answerer, ServerAnswer, ServerCallEvent};
 use crate::error::SimError;
 use crate::frame::{self, Frame, FrameError};
 use crate::handshake::WsStream;
@@ -45,6 +49,12 @@ pub(crate) struct Shared {
     pub server_calls: Mutex<Vec<(String, Value)>>,
     pub violations: Mutex<Vec<(String, Vec<String>)>>,
     pub responder: RwLock<Option<Responder>>,
+    pub answerer: RwLock<Option<Answerer>>,
+    /// How long each answer to a server CALL waits before it is sent.
+    pub answer_delay: Duration,
+    /// Server CALLs received and not answered yet, and the most there ever were at once.
+    pub outstanding: AtomicUsize,
+    pub max_outstanding: AtomicUsize,
     pub pong: Mutex<Option<oneshot::Sender<Vec<u8>>>>,
     pub ended: watch::Sender<Option<Ended>>,
 }
@@ -94,15 +104,18 @@ impl Shared {
     }
 }
 
+/// Reads until the connection ends. `events` is dropped with the reader (and with the last
+/// delayed answer), so the event stream ends when the connection does.
 pub(crate) async fn run(
     shared: Arc<Shared>,
     mut stream: SplitStream<WsStream>,
     incoming: mpsc::UnboundedSender<Result<Incoming, SimError>>,
+    events: mpsc::UnboundedSender<ServerCallEvent>,
 ) {
     let mut close: Option<Ended> = None;
     while let Some(message) = stream.next().await {
         match message {
-            Ok(Message::Text(text)) => route_text(&shared, &incoming, text.as_str()).await,
+            Ok(Message::Text(text)) => route_text(&shared, &incoming, &events, text.as_str()).await,
             Ok(Message::Binary(_)) => {
                 // OCPP-J carries every message in text frames.
                 let error = shared.violation("frame", vec!["binary frame from the server".into()]);
@@ -167,8 +180,9 @@ fn finish(
 }
 
 async fn route_text(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     incoming: &mpsc::UnboundedSender<Result<Incoming, SimError>>,
+    events: &mpsc::UnboundedSender<ServerCallEvent>,
     text: &str,
 ) {
     match frame::parse(text) {
@@ -176,7 +190,7 @@ async fn route_text(
             id,
             action,
             payload,
-        }) => answer_server_call(shared, incoming, &id, &action, payload).await,
+        }) => answer_server_call(shared, incoming, events, id, action, payload).await,
         Ok(Frame::Result { id, payload }) => {
             let waiter = lock(&shared.pending).remove(&id);
             if let Some(waiter) = waiter {
@@ -246,32 +260,100 @@ fn check_result(shared: &Shared, action: &str, payload: Value) -> Result<Value, 
 }
 
 async fn answer_server_call(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     incoming: &mpsc::UnboundedSender<Result<Incoming, SimError>>,
-    id: &str,
-    action: &str,
+    events: &mpsc::UnboundedSender<ServerCallEvent>,
+    id: String,
+    action: String,
     payload: Value,
 ) {
-    lock(&shared.server_calls).push((action.to_string(), payload.clone()));
-    let known = default_response(action).is_some();
-    let answer = if !known {
-        frame::error(id, "NotImplemented", &format!("unknown action {action}"))
-    } else if shared.strict
-        && let Err(errors) = validate_ocpp16(action, &payload)
+    lock(&shared.server_calls).push((action.clone(), payload.clone()));
+    let now = shared.outstanding.fetch_add(1, Ordering::SeqCst) + 1;
+    shared.max_outstanding.fetch_max(now, Ordering::SeqCst);
+    let answer = decide(shared, incoming, &action, &payload);
+    let call = ServerCallEvent {
+        id,
+        action,
+        payload,
+        answer,
+    };
+    if call.answer == ServerAnswer::Ignore {
+        // Never answered: it stops counting at once, or one ignored CALL would make every later
+        // one look like a second CALL in flight.
+        shared.outstanding.fetch_sub(1, Ordering::SeqCst);
+        let _ = events.send(call);
+        return;
+    }
+    if shared.answer_delay.is_zero() {
+        deliver(shared, events, call).await;
+    } else {
+        // The delayed answer waits in its own task so the reader keeps reading: a server that
+        // sends its next CALL before this answer shows up in `max_outstanding`.
+        let shared = shared.clone();
+        let events = events.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(shared.answer_delay).await;
+            deliver(&shared, &events, call).await;
+        });
+    }
+}
+
+/// The answer: CALLERROR for an action 1.6 lacks or a payload breaking its schema (strict), else
+/// the custom answerer, the responder, the default confirmation, in that order.
+fn decide(
+    shared: &Shared,
+    incoming: &mpsc::UnboundedSender<Result<Incoming, SimError>>,
+    action: &str,
+    payload: &Value,
+) -> ServerAnswer {
+    let Some(default) = default_response(action) else {
+        return ServerAnswer::Error {
+            code: "NotImplemented".into(),
+            description: format!("unknown action {action}"),
+        };
+    };
+    if shared.strict
+        && let Err(errors) = validate_ocpp16(action, payload)
     {
         let description = errors.join("; ");
         let _ = incoming.send(Err(shared.violation(action, errors)));
-        frame::error(id, "FormationViolation", &description)
-    } else {
-        let custom = lock_read(&shared.responder).clone();
-        let reply = custom
-            .and_then(|f| f(action, &payload))
-            .or_else(|| default_response(action))
-            .unwrap_or_default();
-        frame::result(id, &reply)
+        return ServerAnswer::Error {
+            code: "FormationViolation".into(),
+            description,
+        };
+    }
+    let answerer = lock_read(&shared.answerer).clone();
+    if let Some(answer) = answerer.and_then(|f| f(action, payload)) {
+        return answer;
+    }
+    let responder = lock_read(&shared.responder).clone();
+    ServerAnswer::Result(
+        responder
+            .and_then(|f| f(action, payload))
+            .unwrap_or(default),
+    )
+}
+
+/// Sends the answer, then tells whoever listens that it left.
+async fn deliver(
+    shared: &Shared,
+    events: &mpsc::UnboundedSender<ServerCallEvent>,
+    call: ServerCallEvent,
+) {
+    let text = match &call.answer {
+        ServerAnswer::Result(payload) => frame::result(&call.id, payload),
+        ServerAnswer::Error { code, description } => frame::error(&call.id, code, description),
+        ServerAnswer::Ignore => return,
     };
-    if let Err(e) = shared.send(Message::Text(answer.into())).await {
-        tracing::debug!(error = %e, action, "could not answer a server CALL");
+    let sent = shared.send(Message::Text(text.into())).await;
+    shared.outstanding.fetch_sub(1, Ordering::SeqCst);
+    match sent {
+        Ok(()) => {
+            let _ = events.send(call);
+        }
+        Err(e) => {
+            tracing::debug!(error = %e, action = call.action, "could not answer a server CALL")
+        }
     }
 }
 

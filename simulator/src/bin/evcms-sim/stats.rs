@@ -50,6 +50,7 @@ pub fn error_kind(e: &SimError) -> String {
         SimError::Decode { action, .. } => format!("undecodable {action} reply"),
         SimError::Transport(_) => "transport".into(),
         SimError::Config(_) => "configuration".into(),
+        SimError::Refused(_) => "refused".into(),
     }
 }
 
