@@ -71,13 +71,13 @@ pub(crate) async fn follow_up(core: &Arc<Core>, event: ServerCallEvent) -> Next 
         "TriggerMessage" if accepted => trigger(core, payload).await,
         "UpdateFirmware" => {
             let task = transfer::update_firmware(core.clone(), payload.clone());
-            core.spawn(task);
+            let _ = core.spawn(task);
         }
         "GetDiagnostics" => {
             if let Some(file_name) = answer["fileName"].as_str() {
                 let task =
                     transfer::upload_diagnostics(core.clone(), payload.clone(), file_name.into());
-                core.spawn(task);
+                let _ = core.spawn(task);
             }
         }
         _ => {}

@@ -73,12 +73,13 @@ impl Core {
         }
     }
 
-    /// Runs `task` for as long as the station lives (Drop aborts it).
-    pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) {
+    /// Runs `task` at most as long as the station lives (Drop aborts it).
+    pub(crate) fn spawn(&self, task: impl Future<Output = ()> + Send + 'static) -> AbortHandle {
         let handle = tokio::spawn(task).abort_handle();
         let mut tasks = lock(&self.tasks);
         tasks.retain(|t| !t.is_finished());
-        tasks.push(handle);
+        tasks.push(handle.clone());
+        handle
     }
 
     pub(crate) fn offline() -> SimError {

@@ -125,7 +125,7 @@ pub(crate) async fn supervise(
     mut events: Events,
 ) {
     loop {
-        let heartbeat = tokio::spawn(heartbeats(core.clone()));
+        let heartbeat = core.spawn(heartbeats(core.clone()));
         let end = serve(&core, &mut events, &mut control).await;
         heartbeat.abort();
         core.disconnect().await;

@@ -109,7 +109,7 @@ impl Station {
             http,
         });
         let events = link::connect_and_boot(&core).await?;
-        core.spawn(charging::clock(core.clone()));
+        let _ = core.spawn(charging::clock(core.clone()));
         let supervisor = tokio::spawn(link::supervise(core.clone(), control_rx, events));
         Ok(Station {
             core,

@@ -15,7 +15,7 @@ pub struct Cli {
     /// Base URL of the CSMS OCPP endpoint; the charger id is appended as `/{id}`.
     #[arg(long, global = true, default_value = "ws://localhost:8080/ocpp")]
     pub url: String,
-    /// Charge point id (session mode).
+    /// Charge point id (session and run modes).
     #[arg(long, global = true, default_value = "CP-1")]
     pub id: String,
     /// Charger model: massive-mobility, evre or okaya.
@@ -37,6 +37,22 @@ pub enum Command {
     Session(SessionArgs),
     /// Many chargers at once: boot, status, periodic meter values and heartbeats.
     Load(LoadArgs),
+    /// Keep chargers connected and idle, answering every CSMS command (charging when started
+    /// remotely) until Ctrl-C.
+    Run(RunArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Number of chargers; ids are `{id}`, `{id}-2`, `{id}-3`, ...
+    #[arg(long, default_value_t = 1)]
+    pub chargers: u32,
+    /// Initial MeterValueSampleInterval while charging (e.g. 10s, 500ms).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub meter_interval: Duration,
+    /// Charging power in kW (default: the profile's).
+    #[arg(long)]
+    pub power_kw: Option<u32>,
 }
 
 #[derive(Debug, Args)]

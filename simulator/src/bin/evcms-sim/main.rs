@@ -1,10 +1,12 @@
-//! `evcms-sim`: run one charging session, or load-test a CSMS with thousands of chargers.
+//! `evcms-sim`: run one charging session, load-test a CSMS with thousands of chargers, or keep
+//! simulated chargers connected that answer every CSMS command.
 //!
 //! What the tool reports is its product, so it prints to stdout; diagnostics go through
 //! `tracing` (`RUST_LOG=evcms_sim=debug`).
 
 mod args;
 mod load;
+mod run;
 mod session;
 mod stats;
 
@@ -27,5 +29,6 @@ async fn main() -> ExitCode {
     match &cli.command {
         Command::Session(args) => session::run(&cli, args).await,
         Command::Load(args) => load::run(&cli, args).await,
+        Command::Run(args) => run::run(&cli, args).await,
     }
 }
