@@ -363,6 +363,7 @@ async fn a_reservation_ends_with_its_start_and_another_lapses(backend: Backend) 
         .await;
     assert_eq!(list[0]["status"], "Used", "{list}");
     assert_eq!(list[0]["session_id"], session["session_id"]);
+    station.stop_local(1).await.unwrap();
 
     // One that nobody uses lapses; one cancelled is Cancelled.
     let soon = Utc::now() + chrono::Duration::seconds(2);
@@ -440,13 +441,9 @@ async fn a_local_list_is_sent_full_then_differential_and_used_offline(backend: B
     );
 
     // The tag is blocked: one change is pending, and a Differential update carries just it.
-    let (_, tags) = app
-        .get(&format!("/api/cms/customers/{}/id-tags", site.customer["id"]))
-        .await;
-    let tag_id = tags["data"][0]["id"].clone();
     let (status, body) = app
         .put(
-            &format!("/api/cms/customers/{}/id-tags/{tag_id}", site.customer["id"]),
+            &format!("/api/cms/id-tags/{}", site.id_tag),
             &json!({"blocked": true}),
         )
         .await;
@@ -543,6 +540,7 @@ async fn firmware_and_diagnostics_travel_over_evcms_http(backend: Backend) {
         )
         .await;
     assert_eq!(status, StatusCode::CREATED, "{file}");
+    let boots = station.snapshot().boots;
     let record = answered(
         &app,
         &cp,
@@ -553,9 +551,13 @@ async fn firmware_and_diagnostics_travel_over_evcms_http(backend: Backend) {
     let location = record["request"]["location"].as_str().unwrap();
     assert!(location.contains("/ocpp-files/firmware/"), "{location}");
     wait(&station, |s| {
-        s.firmware_statuses.iter().any(|f| format!("{f:?}") == "Installed") && s.connected
+        s.firmware_statuses.iter().any(|f| format!("{f:?}") == "Installed")
+            && s.boots > boots
+            && s.connected
     })
     .await;
+    // The new firmware runs after a reboot.
+    wait_connected(&app, &cp).await;
     let updates = app
         .eventually(&format!("/api/cms/chargers/{cp}/firmware-updates"), |u| {
             u[0]["status"] == "Installed"
