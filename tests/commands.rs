@@ -77,10 +77,12 @@ async fn answered(app: &TestApp, cp: &str, action: &str, body: Value) -> Value {
 }
 
 async fn wait(station: &Station, what: impl Fn(&StationSnapshot) -> bool) -> StationSnapshot {
-    station
-        .wait_for(WAIT, what)
-        .await
-        .unwrap_or_else(|e| panic!("the station never got there: {e}: {:#?}", station.snapshot()))
+    station.wait_for(WAIT, what).await.unwrap_or_else(|e| {
+        panic!(
+            "the station never got there: {e}: {:#?}",
+            station.snapshot()
+        )
+    })
 }
 
 fn no_violations(station: &Station) {
@@ -136,7 +138,10 @@ async fn an_operator_starts_and_stops_a_charge_that_is_billed_once(backend: Back
     );
     let session = app
         .eventually(
-            &format!("/api/cms/sessions/{}", session["session_id"].as_str().unwrap()),
+            &format!(
+                "/api/cms/sessions/{}",
+                session["session_id"].as_str().unwrap()
+            ),
             |s| s["status"] == "Completed",
         )
         .await;
@@ -156,9 +161,7 @@ async fn an_operator_starts_and_stops_a_charge_that_is_billed_once(backend: Back
     .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["error"]["code"], "session_not_active");
-    let (status, log) = app
-        .get(&format!("/api/cms/chargers/{cp}/commands"))
-        .await;
+    let (status, log) = app.get(&format!("/api/cms/chargers/{cp}/commands")).await;
     assert_eq!(status, StatusCode::OK);
     let actions: Vec<&str> = log["data"]
         .as_array()
@@ -169,7 +172,10 @@ async fn an_operator_starts_and_stops_a_charge_that_is_billed_once(backend: Back
     assert_eq!(actions, ["RemoteStopTransaction", "RemoteStartTransaction"]);
     let id = log["data"][0]["id"].as_i64().unwrap();
     let (status, one) = app.get(&format!("/api/cms/commands/{id}")).await;
-    assert_eq!((status, &one["action"]), (StatusCode::OK, &json!("RemoteStopTransaction")));
+    assert_eq!(
+        (status, &one["action"]),
+        (StatusCode::OK, &json!("RemoteStopTransaction"))
+    );
 
     // A tag that may not charge is refused before anything is sent.
     let blocked = common::unique("TAG");
@@ -248,7 +254,10 @@ async fn configuration_is_read_changed_and_kept(backend: Backend) {
 
     // A full read lists every key the charger has.
     let record = answered(&app, &cp, "GetConfiguration", json!({})).await;
-    let read = record["response"]["configurationKey"].as_array().unwrap().len();
+    let read = record["response"]["configurationKey"]
+        .as_array()
+        .unwrap()
+        .len();
     let (_, keys) = app
         .get(&format!("/api/cms/chargers/{cp}/configuration"))
         .await;
@@ -288,10 +297,9 @@ async fn reset_unlock_availability_trigger_and_the_rest_reach_the_charger(backen
     })
     .await;
     let point = app
-        .eventually(
-            &format!("/api/cms/points/{}", site.point["id"]),
-            |p| p["connectors"][1]["status"] == "Unavailable",
-        )
+        .eventually(&format!("/api/cms/points/{}", site.point["id"]), |p| {
+            p["connectors"][1]["status"] == "Unavailable"
+        })
         .await;
     assert_eq!(point["connectors"][1]["status"], "Unavailable");
 
@@ -345,7 +353,10 @@ async fn a_reservation_ends_with_its_start_and_another_lapses(backend: Backend) 
     })
     .await;
     assert_eq!(
-        snapshot.connectors[0].reservation.as_ref().map(|r| i64::from(r.0)),
+        snapshot.connectors[0]
+            .reservation
+            .as_ref()
+            .map(|r| i64::from(r.0)),
         Some(reservation_id)
     );
     let (_, list) = app
@@ -415,7 +426,13 @@ async fn a_reservation_ends_with_its_start_and_another_lapses(backend: Backend) 
     )
     .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    let (status, _) = command(&app, &cp, "CancelReservation", json!({"reservationId": 999_999})).await;
+    let (status, _) = command(
+        &app,
+        &cp,
+        "CancelReservation",
+        json!({"reservationId": 999_999}),
+    )
+    .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     no_violations(&station);
     station.shutdown().await;
@@ -436,7 +453,10 @@ async fn a_local_list_is_sent_full_then_differential_and_used_offline(backend: B
     let snapshot = station.snapshot();
     assert_eq!(i64::from(snapshot.local_list_version), version);
     assert_eq!(
-        snapshot.local_list.get(&site.id_tag).map(|i| i.status.clone()),
+        snapshot
+            .local_list
+            .get(&site.id_tag)
+            .map(|i| i.status.clone()),
         Some(AuthorizationStatus::Accepted)
     );
 
@@ -457,7 +477,9 @@ async fn a_local_list_is_sent_full_then_differential_and_used_offline(backend: B
         json!({"updateType": "Differential"}),
     )
     .await;
-    let sent = record["request"]["localAuthorizationList"].as_array().unwrap();
+    let sent = record["request"]["localAuthorizationList"]
+        .as_array()
+        .unwrap();
     assert_eq!(sent.len(), 1, "{record}");
     assert_eq!(sent[0]["idTagInfo"]["status"], "Blocked");
     assert_eq!(record["request"]["listVersion"], 2);
@@ -551,7 +573,9 @@ async fn firmware_and_diagnostics_travel_over_evcms_http(backend: Backend) {
     let location = record["request"]["location"].as_str().unwrap();
     assert!(location.contains("/ocpp-files/firmware/"), "{location}");
     wait(&station, |s| {
-        s.firmware_statuses.iter().any(|f| format!("{f:?}") == "Installed")
+        s.firmware_statuses
+            .iter()
+            .any(|f| format!("{f:?}") == "Installed")
             && s.boots > boots
             && s.connected
     })
@@ -573,7 +597,10 @@ async fn firmware_and_diagnostics_travel_over_evcms_http(backend: Backend) {
             d[0]["status"] == "Received" || d[0]["status"] == "Uploaded"
         })
         .await;
-    assert!(requests[0]["size_bytes"].as_i64().unwrap() > 0, "{requests}");
+    assert!(
+        requests[0]["size_bytes"].as_i64().unwrap() > 0,
+        "{requests}"
+    );
     let download = app
         .client
         .get(app.url(&format!("/api/cms/diagnostics/{}/file", requests[0]["id"])))
@@ -585,7 +612,10 @@ async fn firmware_and_diagnostics_travel_over_evcms_http(backend: Backend) {
     // The upload URL is one-time.
     let again = app
         .anonymous
-        .put(format!("{}/{file_name}", record["request"]["location"].as_str().unwrap()))
+        .put(format!(
+            "{}/{file_name}",
+            record["request"]["location"].as_str().unwrap()
+        ))
         .body("more")
         .send()
         .await
@@ -629,7 +659,10 @@ async fn commands_that_cannot_be_sent_or_answered_say_why(backend: Backend) {
     assert_eq!(status, StatusCode::BAD_GATEWAY, "{body}");
     assert_eq!(body["error"]["code"], "charger_error");
     assert_eq!(body["error"]["command"]["error"]["code"], "NotSupported");
-    assert_eq!(body["error"]["command"]["error"]["description"], "no cache here");
+    assert_eq!(
+        body["error"]["command"]["error"]["description"],
+        "no cache here"
+    );
 
     let viewer = app.user("viewer", None).await;
     let (status, _) = app
@@ -680,12 +713,20 @@ async fn a_charger_that_does_not_answer_times_out(backend: Backend) {
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{body}");
     assert_eq!(body["error"]["code"], "charger_timeout");
     // The next command is not stuck behind the silent one.
-    answered(&app, &cp, "GetConfiguration", json!({"key": ["HeartbeatInterval"]})).await;
+    answered(
+        &app,
+        &cp,
+        "GetConfiguration",
+        json!({"key": ["HeartbeatInterval"]}),
+    )
+    .await;
 
     // A charger that leaves mid-call: the caller hears of it at once.
     let call = {
         let client = app.client.clone();
-        let url = app.url(&format!("/api/cms/chargers/{cp}/commands/GetLocalListVersion"));
+        let url = app.url(&format!(
+            "/api/cms/chargers/{cp}/commands/GetLocalListVersion"
+        ));
         tokio::spawn(async move { client.post(url).json(&json!({})).send().await })
     };
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -694,7 +735,10 @@ async fn a_charger_that_does_not_answer_times_out(backend: Backend) {
     let status = response.status();
     let body: Value = response.json().await.unwrap();
     assert!(
-        matches!(body["error"]["code"].as_str(), Some("charger_disconnected" | "charger_timeout")),
+        matches!(
+            body["error"]["code"].as_str(),
+            Some("charger_disconnected" | "charger_timeout")
+        ),
         "{status} {body}"
     );
     if body["error"]["code"] == "charger_disconnected" {
@@ -763,14 +807,20 @@ async fn the_balance_guard_stops_a_session_whose_wallet_runs_dry(backend: Backen
     let session = app.session_of(transaction_id).await;
     let session = app
         .eventually(
-            &format!("/api/cms/sessions/{}", session["session_id"].as_str().unwrap()),
+            &format!(
+                "/api/cms/sessions/{}",
+                session["session_id"].as_str().unwrap()
+            ),
             |s| s["status"] == "Completed",
         )
         .await;
     assert_eq!(session["stop_reason"], "Remote", "{session}");
     assert!(session["guard_stop_requested_at"].is_string(), "{session}");
     assert!(
-        session["guard_note"].as_str().unwrap().contains("balance guard"),
+        session["guard_note"]
+            .as_str()
+            .unwrap()
+            .contains("balance guard"),
         "{session}"
     );
     assert!(session["guard_flagged_at"].is_null());
@@ -812,7 +862,10 @@ async fn a_refused_guard_stop_flags_the_session_for_an_operator(backend: Backend
     let session = app.session_of(transaction_id).await;
     let session = app
         .eventually(
-            &format!("/api/cms/sessions/{}", session["session_id"].as_str().unwrap()),
+            &format!(
+                "/api/cms/sessions/{}",
+                session["session_id"].as_str().unwrap()
+            ),
             |s| s["guard_flagged_at"].is_string(),
         )
         .await;

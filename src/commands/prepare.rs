@@ -175,16 +175,14 @@ pub async fn prepare(commands: &Commands, order: &Order) -> Result<Prepared, Com
             body.entry("retrieveDate")
                 .or_insert_with(|| json!(db::now()));
         }
-        Action::GetDiagnostics => {
-            if !body.contains_key("location") {
-                let base = base_url(commands, order)?;
-                let token = files::new_token();
-                body.insert(
-                    "location".into(),
-                    json!(files::diagnostics_location(&base, &token)),
-                );
-                prepared.diagnostics_token = Some(token);
-            }
+        Action::GetDiagnostics if !body.contains_key("location") => {
+            let base = base_url(commands, order)?;
+            let token = files::new_token();
+            body.insert(
+                "location".into(),
+                json!(files::diagnostics_location(&base, &token)),
+            );
+            prepared.diagnostics_token = Some(token);
         }
         _ => {}
     }
