@@ -121,6 +121,7 @@ async fn serve(
     let mut pings = tokio::time::interval(ping_every.unwrap_or(Duration::from_secs(3600)));
     pings.tick().await;
     let mut heard = Instant::now();
+    let mut calls_open = true;
     let reason = loop {
         tokio::select! {
             received = socket.recv() => {
@@ -148,9 +149,13 @@ async fn serve(
                     break "the charger stopped reading";
                 }
             }
-            call = registration.calls.recv(), if link.outbox.is_idle() => {
-                // The sender lives in the registry as long as this connection is registered.
-                let Some(call) = call else { break "unregistered" };
+            call = registration.calls.recv(), if calls_open && link.outbox.is_idle() => {
+                // The sender leaves the registry with this connection: a replaced connection
+                // still gets its close order through `control`.
+                let Some(call) = call else {
+                    calls_open = false;
+                    continue;
+                };
                 if let Some(frame) = link.begin_call(call)
                     && !send(&mut socket, Message::Text(frame.into())).await
                 {
