@@ -804,40 +804,42 @@ async fn ten_concurrent_commands_reach_the_charger_in_order_one_at_a_time(backen
     station.shutdown().await;
 }
 
+/// A customer with 30.00 charging fast (1 kWh every 3 s at 18.50 per kWh + 18 % tax = 21.83 per
+/// kWh, so the wallet runs dry within seconds) at a station answering with `answerer`; waits until
+/// the session reaches `until` and gives the site, the station and the session.
+async fn running_dry(
+    app: &TestApp,
+    answerer: Option<evcms_sim::station::StationAnswerer>,
+    until: impl Fn(&Value) -> bool,
+) -> (Site, Station, Value) {
+    let site = app.site("30").await;
+    let options = StationOptions {
+        meter_interval: Duration::from_millis(200),
+        power_kw: Some(1200),
+        answerer,
+        ..Default::default()
+    };
+    let station = station_with(app, &site, options).await;
+    let transaction_id = station.start_local(1, &site.id_tag).await.unwrap();
+    app.ocpp_flush().await;
+    let session = app.session_of(transaction_id).await;
+    let path = format!(
+        "/api/cms/sessions/{}",
+        session["session_id"].as_str().unwrap()
+    );
+    let session = app.eventually(&path, until).await;
+    (site, station, session)
+}
+
 async fn the_balance_guard_stops_a_session_whose_wallet_runs_dry(backend: Backend) {
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    // 18.50 per kWh + 18 % tax = 21.83 per kWh: 30.00 pays for about 1.3 kWh.
-    let site = app.site("30").await;
-    let options = StationOptions {
-        meter_interval: Duration::from_millis(200),
-        // 1 kWh every 3 seconds.
-        power_kw: Some(1200),
-        ..Default::default()
-    };
-    let station = station_with(&app, &site, options).await;
-    let transaction_id = station.start_local(1, &site.id_tag).await.unwrap();
-    app.ocpp_flush().await;
-    let session = app.session_of(transaction_id).await;
-    let session = app
-        .eventually(
-            &format!(
-                "/api/cms/sessions/{}",
-                session["session_id"].as_str().unwrap()
-            ),
-            |s| s["status"] == "Completed",
-        )
-        .await;
+    let (site, station, session) = running_dry(&app, None, |s| s["status"] == "Completed").await;
     assert_eq!(session["stop_reason"], "Remote", "{session}");
     assert!(session["guard_stop_requested_at"].is_string(), "{session}");
-    assert!(
-        session["guard_note"]
-            .as_str()
-            .unwrap()
-            .contains("balance guard"),
-        "{session}"
-    );
+    let note = session["guard_note"].as_str().unwrap_or_default();
+    assert!(note.contains("balance guard"), "{session}");
     assert!(session["guard_flagged_at"].is_null());
     assert_eq!(
         station.snapshot().connectors[0].stop_reasons,
@@ -861,33 +863,14 @@ async fn a_refused_guard_stop_flags_the_session_for_an_operator(backend: Backend
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let site = app.site("30").await;
-    let options = StationOptions {
-        meter_interval: Duration::from_millis(200),
-        power_kw: Some(1200),
-        answerer: Some(Arc::new(|action: &str, _: &Value| {
-            (action == "RemoteStopTransaction")
-                .then(|| ServerAnswer::Result(json!({"status": "Rejected"})))
-        })),
-        ..Default::default()
-    };
-    let station = station_with(&app, &site, options).await;
-    let transaction_id = station.start_local(1, &site.id_tag).await.unwrap();
-    app.ocpp_flush().await;
-    let session = app.session_of(transaction_id).await;
-    let session = app
-        .eventually(
-            &format!(
-                "/api/cms/sessions/{}",
-                session["session_id"].as_str().unwrap()
-            ),
-            |s| s["guard_flagged_at"].is_string(),
-        )
-        .await;
+    let refuse: evcms_sim::station::StationAnswerer = Arc::new(|action: &str, _: &Value| {
+        (action == "RemoteStopTransaction")
+            .then(|| ServerAnswer::Result(json!({"status": "Rejected"})))
+    });
+    let (_, station, session) =
+        running_dry(&app, Some(refuse), |s| s["guard_flagged_at"].is_string()).await;
     assert_eq!(session["status"], "Active");
-    assert!(
-        session["guard_note"].as_str().unwrap().contains("refused"),
-        "{session}"
-    );
+    let note = session["guard_note"].as_str().unwrap_or_default();
+    assert!(note.contains("refused"), "{session}");
     station.shutdown().await;
 }
