@@ -9,9 +9,14 @@ import * as customers from './screens/customers.js';
 import * as customerDetail from './screens/customer-detail.js';
 import * as sessions from './screens/sessions.js';
 import * as chargers from './screens/chargers.js';
+import * as chargerDetail from './screens/charger-detail.js';
+import * as dashboard from './screens/dashboard.js';
+import * as sessionDetail from './screens/session-detail.js';
+import * as events from './services/events.js';
 
 // [pattern, screen function, nav section, title]
 const ROUTES = [
+  ['/dashboard', dashboard.screen, 'dashboard', 'Dashboard'],
   ['/stations', stations.list, 'stations', 'Stations'],
   ['/stations/new', stations.form, 'stations', 'New station'],
   ['/stations/:id/edit', stations.form, 'stations', 'Edit station'],
@@ -26,7 +31,9 @@ const ROUTES = [
   ['/customers/:id', customerDetail.show, 'customers', 'Customer'],
   ['/customers/:id/edit', customers.form, 'customers', 'Edit customer'],
   ['/sessions', sessions.list, 'sessions', 'Sessions'],
+  ['/sessions/:id', sessionDetail.show, 'sessions', 'Session'],
   ['/chargers', chargers.list, 'chargers', 'Chargers'],
+  ['/chargers/:id', chargerDetail.show, 'chargers', 'Charger'],
 ];
 
 function match(path) {
@@ -69,10 +76,11 @@ function showAccount() {
   account.querySelector('.account-email').textContent = user ? `${user.email} · ${user.role}` : '';
 }
 account.querySelector('button').addEventListener('click', async () => {
+  events.stop();
   try { await logout(); } catch { /* signed out locally all the same */ }
   route();
 });
-onUnauthorized(() => { ++current; route(); });
+onUnauthorized(() => { ++current; events.stop(); route(); });
 // Tokens live an hour: refresh them while the UI is open.
 setInterval(() => { if (getToken()) refreshToken().catch(() => {}); }, 10 * 60 * 1000);
 
@@ -86,9 +94,10 @@ async function route() {
   }
   const { path, query } = parseHash();
   if (path === '/') {
-    location.replace('#/stations');
+    location.replace('#/dashboard');
     return;
   }
+  events.start();
   const token = ++current;
   // A dialog left open (e.g. by the Back button) must not outlive its screen.
   for (const dlg of document.querySelectorAll('dialog[open]')) dlg.close('navigate');
@@ -100,7 +109,7 @@ async function route() {
   closeMenu();
   document.title = `${m ? m.title : 'Not found'} · evcms admin`;
   if (!m) {
-    replace(main, h('div', { class: 'card' }, h('h1', {}, 'Page not found'), h('p', {}, 'There is no screen at this address. '), h('a', { href: '#/stations' }, 'Go to stations')));
+    replace(main, h('div', { class: 'card' }, h('h1', {}, 'Page not found'), h('p', {}, 'There is no screen at this address. '), h('a', { href: '#/dashboard' }, 'Go to the dashboard')));
     return;
   }
   const ctx = { path, query, params: m.params, main, isCurrent: () => token === current };

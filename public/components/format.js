@@ -91,3 +91,13 @@ export function workingDays(days) {
     .map((d) => d[0].toUpperCase() + d.slice(1, 3))
     .join(', ');
 }
+
+/**
+ * What an Active session costs so far by its tariff snapshot: energy × rate, plus tax (the
+ * server's running cost, when an event carried it, is preferred by callers).
+ */
+export function estimatedCost(s) {
+  if (isBlank(s.energy_wh) || isBlank(s.base_charges)) return null;
+  const net = (Number(s.energy_wh) / 1000) * Number(s.base_charges);
+  return Math.round(net * (1 + Number(s.tax || 0) / 100) * 100) / 100;
+}

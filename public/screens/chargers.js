@@ -59,7 +59,7 @@ export function list(ctx) {
       { name: 'adopted', label: 'Adopted', type: 'select', options: YES_NO },
     ],
     columns: () => [
-      { key: 'charge_point_id', label: 'Charge point ID', sortable: true, render: (c) => h('code', {}, c.charge_point_id) },
+      { key: 'charge_point_id', label: 'Charge point ID', sortable: true, render: (c) => h('a', { href: `#/chargers/${encodeURIComponent(c.charge_point_id)}`, 'aria-label': `Charger ${c.charge_point_id}` }, h('code', {}, c.charge_point_id)) },
       { key: 'connected', label: 'Connection', render: connection },
       {
         key: 'registration_status', label: 'Registration',

@@ -38,7 +38,7 @@ export function list(ctx) {
       { name: 'start_to', label: 'Started to', type: 'date' },
     ],
     columns: (view) => [
-      { key: 'session_id', label: 'Session', render: (s) => h('div', {}, h('code', { class: 'session-id' }, s.session_id), s.id_tag ? h('div', { class: 'cell-sub' }, `Tag ${s.id_tag}`) : null) },
+      { key: 'session_id', label: 'Session', render: (s) => h('div', {}, h('a', { href: `#/sessions/${encodeURIComponent(s.session_id)}` }, h('code', { class: 'session-id' }, s.session_id)), s.id_tag ? h('div', { class: 'cell-sub' }, `Tag ${s.id_tag}`) : null) },
       {
         key: 'customer_name', label: 'Customer',
         render: (s) => (s.customer_id ? h('a', { href: `#/customers/${s.customer_id}` }, fmt.text(s.customer_name)) : fmt.text(s.customer_name)),
@@ -89,7 +89,7 @@ function settledText(s) {
 // the server's wording changes, the note is merely shown twice).
 const SETTLE_NOTE = /^(settled by an operator|closed provisionally: .*?billed up to the last meter value|closed without a StopTransaction when a new transaction started on its connector)(; |$)/;
 
-function statusCell(s) {
+export function statusCell(s) {
   const settled = settledText(s);
   // An anomaly (a lost Stop, a meter that went backwards...) is for an operator to look at.
   const anomaly = s.anomaly && settled ? s.anomaly.replace(SETTLE_NOTE, '') : s.anomaly;
@@ -111,7 +111,7 @@ const details = (pairs) => h('dl', { class: 'details modal-details' }, pairs.map
 /** The energy register at the last reading received, as the server counts it. */
 const lastReadingWh = (s) => (s.meter_start_wh ?? 0) + (s.energy_wh ?? 0);
 
-function settleDialog(s, reload) {
+export function settleDialog(s, reload) {
   const last = lastReadingWh(s);
   let modal = null;
   const f = buildForm({
@@ -172,7 +172,7 @@ function settleDialog(s, reload) {
 
 const KIND_LABELS = { Refund: 'Refund (credits the wallet)', Charge: 'Extra charge (debits the wallet)' };
 
-function billDialog(s, reload) {
+export function billDialog(s, reload) {
   const history = h('div', { class: 'results', 'aria-live': 'polite', 'aria-busy': 'true' }, h('p', { class: 'loading' }, 'Loading…'));
   const formSlot = h('div', { class: 'correction-form' }, h('p', { class: 'loading' }, 'Loading…'));
   const settled = settledText(s);

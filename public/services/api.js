@@ -10,13 +10,15 @@ export class ApiError extends Error {
    * @param {string} message human-readable message from the server
    * @param {{field: string, problem: string}[]} details per-field problems (422)
    */
-  constructor(status, code, message, details = []) {
+  constructor(status, code, message, details = [], command = null) {
     const text = String(message ?? '');
     super(text.charAt(0).toUpperCase() + text.slice(1));
     this.name = 'ApiError';
     this.status = status;
     this.code = code;
     this.details = Array.isArray(details) ? details : [];
+    /** A remote command's record, when a command failed (its charger's CALLERROR is in `command.error`). */
+    this.command = command;
   }
 }
 
@@ -99,6 +101,7 @@ async function request(method, url, { query, body } = {}) {
       e.code || `http_${res.status}`,
       e.message || `The server answered ${res.status} ${res.statusText}.`.trim(),
       e.details || [],
+      e.command || null,
     );
   }
   return data;
@@ -178,6 +181,7 @@ export const removeIdTag = (idTag) => request('DELETE', cms(`/id-tags/${seg(idTa
 
 // ---- sessions (keyed by the string session_id): read, and an operator's actions ------------
 export const listSessions = (query) => request('GET', cms('/sessions'), { query });
+export const getSession = (sessionId) => request('GET', cms(`/sessions/${seg(sessionId)}`));
 export const listMeterValues = (sessionId, query) =>
   request('GET', cms(`/sessions/${seg(sessionId)}/meter-values`), { query });
 /** Settles an Active session by hand: body {reason, meter_stop_wh?}; answers the session. */
@@ -197,6 +201,31 @@ export const getCharger = (chargePointId) => request('GET', cms(`/chargers/${seg
  */
 export const listChargerMessages = (chargePointId, query) =>
   request('GET', cms(`/chargers/${seg(chargePointId)}/messages`), { query });
+
+// ---- remote commands and what they changed on a charger -------------------------------------
+/**
+ * Sends an OCPP command (`action`, e.g. "Reset") with its payload (OCPP's camelCase) and waits for
+ * the charger's answer: resolves with the command record {id, action, request, status, response,
+ * error, ...}; a charger that is offline, refuses (CALLERROR) or does not answer throws an ApiError
+ * (409 charger_offline, 502 charger_error with `command.error`, 504 charger_timeout, ...).
+ */
+export const sendCommand = (chargePointId, action, payload = {}) =>
+  request('POST', cms(`/chargers/${seg(chargePointId)}/commands/${seg(action)}`), { body: payload });
+export const listCommands = (chargePointId, query) => request('GET', cms(`/chargers/${seg(chargePointId)}/commands`), { query });
+export const listReservations = (chargePointId) => request('GET', cms(`/chargers/${seg(chargePointId)}/reservations`));
+export const getLocalList = (chargePointId) => request('GET', cms(`/chargers/${seg(chargePointId)}/local-list`));
+export const getConfiguration = (chargePointId) => request('GET', cms(`/chargers/${seg(chargePointId)}/configuration`));
+
+// ---- the dashboard's aggregates ------------------------------------------------------------
+export const getDashboard = (query) => request('GET', cms('/dashboard'), { query });
+export const getDashboardDaily = (query) => request('GET', cms('/dashboard/daily'), { query });
+export const getDashboardHourly = (query) => request('GET', cms('/dashboard/hourly'), { query });
+
+// ---- users (admins only) -----------------------------------------------------------------------
+export const listUsers = (query) => request('GET', cms('/users'), { query });
+export const createUser = (body) => request('POST', cms('/users'), { body });
+export const updateUser = (id, body) => request('PUT', cms(`/users/${seg(id)}`), { body });
+export const isAdmin = () => (getUser() || {}).role === 'admin';
 
 // ---- the API description (OpenAPI), for choices the server defines -------------------------
 let description = null;
