@@ -67,6 +67,24 @@ const ROUTES: &[(&str, &str)] = &[
     ("post", "/api/auth/logout"),
     ("get", "/api/auth/me"),
     ("put", "/api/auth/password"),
+    (
+        "post",
+        "/api/cms/chargers/{chargePointId}/commands/{action}",
+    ),
+    ("get", "/api/cms/chargers/{chargePointId}/commands"),
+    ("get", "/api/cms/commands/{id}"),
+    ("get", "/api/cms/chargers/{chargePointId}/reservations"),
+    ("get", "/api/cms/chargers/{chargePointId}/local-list"),
+    ("get", "/api/cms/chargers/{chargePointId}/charging-profiles"),
+    ("get", "/api/cms/chargers/{chargePointId}/configuration"),
+    ("get", "/api/cms/chargers/{chargePointId}/firmware-updates"),
+    ("get", "/api/cms/chargers/{chargePointId}/diagnostics"),
+    ("get", "/api/cms/diagnostics/{id}/file"),
+    ("get", "/api/cms/firmware"),
+    ("post", "/api/cms/firmware"),
+    ("get", "/api/cms/dashboard"),
+    ("get", "/api/cms/dashboard/daily"),
+    ("get", "/api/cms/dashboard/hourly"),
 ];
 
 #[tokio::test]

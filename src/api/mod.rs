@@ -8,6 +8,7 @@ pub mod charger_security;
 pub mod chargers;
 pub mod commands;
 pub mod customers;
+pub mod dashboard;
 pub mod id_tags;
 pub mod json;
 pub mod meter_values;
@@ -56,6 +57,7 @@ use crate::{AppState, Config};
         (name = "auth", description = "Log in, refresh, log out: the bearer token every /api/cms route needs"),
         (name = "users", description = "Operator accounts (admins only)"),
         (name = "chargers", description = "Chargers as they connect over OCPP, the points that adopted them, and their credentials"),
+        (name = "dashboard", description = "The operators' landing figures and chart series, aggregated in SQL"),
         (name = "commands", description = "Remote commands to chargers (the 19 central-system operations of OCPP 1.6) and what they changed: reservations, local lists, charging profiles, configuration, firmware, diagnostics"),
     )
 )]
@@ -127,6 +129,7 @@ fn cms_routes() -> OpenApiRouter<AppState> {
         .merge(chargers::routes())
         .merge(charger_messages::routes())
         .merge(commands::routes())
+        .merge(dashboard::routes())
         .merge(charger_records::routes())
         .merge(meter_values::routes())
         .merge(users::routes())

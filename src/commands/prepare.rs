@@ -60,7 +60,7 @@ pub async fn prepare(commands: &Commands, order: &Order) -> Result<Prepared, Com
         Action::RemoteStartTransaction => {
             let payload = canonical(order.action, body)?;
             let id_tag = payload.get("idTag").and_then(Value::as_str).unwrap_or("");
-            judge_tag(commands, id_tag).await?;
+            judge_tag(commands, id_tag, false).await?;
             prepared.payload = payload;
             return Ok(prepared);
         }
@@ -120,7 +120,8 @@ pub async fn prepare(commands: &Commands, order: &Order) -> Result<Prepared, Com
             body.insert("reservationId".into(), json!(0));
             let mut payload = canonical(order.action, body)?;
             let reservation = reservation_of(cp, &payload)?;
-            judge_tag(commands, &reservation.id_tag).await?;
+            // A driver finishing one charge may reserve the next.
+            judge_tag(commands, &reservation.id_tag, true).await?;
             let id = reservations::insert(db, &reservation, db::now()).await?;
             let id32 = i32::try_from(id).map_err(|_| {
                 refused("reservation_ids_exhausted", "reservation ids are exhausted")
@@ -205,15 +206,22 @@ fn refused(code: &'static str, message: impl Into<String>) -> CommandError {
     }
 }
 
-/// A tag that may not charge now is not sent to a charger to charge with.
-async fn judge_tag(commands: &Commands, id_tag: &str) -> Result<(), CommandError> {
+/// A tag that may not charge now is not sent to a charger to charge with; `concurrent_ok` lets a
+/// tag that is charging elsewhere pass.
+async fn judge_tag(
+    commands: &Commands,
+    id_tag: &str,
+    concurrent_ok: bool,
+) -> Result<(), CommandError> {
     let standing = tag::authorize(&commands.db, id_tag, commands.rules.min_balance)
         .await
         .map_err(|e| match e {
             crate::charging::ChargingError::Database(e) => CommandError::Database(e),
             other => refused("id_tag_refused", other.to_string()),
         })?;
-    if standing.verdict.is_accepted() {
+    if standing.verdict.is_accepted()
+        || (concurrent_ok && standing.verdict == tag::TagVerdict::ConcurrentTx)
+    {
         return Ok(());
     }
     let why = match standing.verdict {

@@ -19,6 +19,7 @@ pub mod chargers;
 pub mod commands;
 pub mod corrections;
 pub mod customers;
+pub mod dashboard;
 pub mod errors;
 pub mod filter;
 pub mod firmware;
