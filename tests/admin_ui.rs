@@ -18,8 +18,10 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::Duration as StdDuration;
 
 use chrono::{DateTime, Duration, Utc};
 use common::{ChargerRow, insert_charger};
@@ -32,9 +34,14 @@ use evcms::db::{meter_values, sessions, transactions, wallet};
 use evcms::domain::enums::{Currency, SessionStatus, WalletTransactionType};
 use evcms::domain::session::NewSession;
 use evcms::fixed::{Kilowatts, Money};
+use evcms_sim::ChargerConfig;
+use evcms_sim::station::{Station, StationOptions};
 
 /// The charger recorded before the server starts; the script's point takes it as its device ID.
 const CHARGER: &str = "E2E-CP-001";
+/// The simulator's station that this test starts when the script asks (a charger that acts on
+/// remote commands: starts and stops charges, sends meter values every second).
+const SIM_CHARGER: &str = "E2E-SIM-001";
 
 /// The Active session recorded before the server starts, whose Stop never came.
 const ACTIVE_SESSION: &str = "e2e-stuck-session-1";
@@ -338,7 +345,7 @@ fn an_operator_can_set_up_a_site_and_credit_a_wallet_through_the_ui() {
     let database = dir.path().join("evcms.db");
     prepare_database(&database);
     let images = write_images(dir.path());
-    let output = Command::new("node")
+    let mut node = Command::new("node")
         .args(["--experimental-websocket", "tests/ui/e2e.mjs"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .env("EVCMS_BIN", env!("CARGO_BIN_EXE_evcms"))
@@ -350,16 +357,23 @@ fn an_operator_can_set_up_a_site_and_credit_a_wallet_through_the_ui() {
         .env("EVCMS_E2E_ACTIVE_CUSTOMER", SITE_CUSTOMER)
         .env("EVCMS_E2E_LAST_READING_WH", LAST_READING_WH.to_string())
         .env("EVCMS_E2E_IMAGES_DIR", &images)
-        .output()
+        .env("EVCMS_E2E_SIM_CHARGER", SIM_CHARGER)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("node runs");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let mut stderr_pipe = node.stderr.take().expect("node's stderr");
+    let stderr_reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr_pipe.read_to_string(&mut text);
+        text
+    });
+    let stdout = run_stations(node.stdout.take().expect("node's stdout"));
+    let status = node.wait().expect("node ends");
+    let stderr = stderr_reader.join().unwrap_or_default();
     // Each check and the screenshots' paths, seen with `-- --nocapture`.
     println!("{stdout}");
-    assert!(
-        output.status.success(),
-        "the UI check failed:\n{stdout}\n{stderr}"
-    );
+    assert!(status.success(), "the UI check failed:\n{stdout}\n{stderr}");
     let summary = stdout
         .lines()
         .rev()
@@ -369,4 +383,45 @@ fn an_operator_can_set_up_a_site_and_credit_a_wallet_through_the_ui() {
         summary.ends_with(" 0 failed") && !summary.starts_with("0 passed"),
         "unexpected summary {summary:?}:\n{stdout}"
     );
+}
+
+/// Reads the script's output line by line until it ends, and acts on its requests: a line
+/// `e2e: start station <ocpp base URL> <charge point id>` starts the simulator's station (strict
+/// mode, meter values every second) while the dashboard is open, so that the script sees it come
+/// online without a reload; it runs until the script ends. Returns the whole output.
+fn run_stations(stdout: impl Read) -> String {
+    let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
+    let mut stations: Vec<Station> = Vec::new();
+    let mut output = String::new();
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        output.push_str(&line);
+        output.push('\n');
+        let Some(request) = line.strip_prefix("e2e: start station ") else {
+            continue;
+        };
+        let mut words = request.split_whitespace();
+        let (Some(url), Some(id)) = (words.next(), words.next()) else {
+            continue;
+        };
+        let mut config = ChargerConfig::new(url, id);
+        config.call_timeout = StdDuration::from_secs(15);
+        let options = StationOptions {
+            meter_interval: StdDuration::from_secs(1),
+            ..Default::default()
+        };
+        // Started on the runtime without waiting here: the script must keep reading meanwhile.
+        let (tx, rx) = std::sync::mpsc::channel();
+        runtime.spawn(async move {
+            let _ = tx.send(Station::start(config, options).await);
+        });
+        match rx.recv_timeout(StdDuration::from_secs(20)) {
+            Ok(Ok(station)) => stations.push(station),
+            Ok(Err(e)) => output.push_str(&format!("station {id} could not start: {e}\n")),
+            Err(_) => output.push_str(&format!("station {id} did not boot within 20 s\n")),
+        }
+    }
+    drop(stations);
+    runtime.shutdown_timeout(StdDuration::from_secs(2));
+    output
 }

@@ -5,6 +5,8 @@
 // not resume, or this client lagged) tells screens to refetch what they show.
 import { API_BASE, getToken } from './api.js';
 
+/** How often a screen refetches when the server has no event stream. */
+const POLL_MS = 5000;
 const listeners = new Map(); // type → Set<handler>
 const stateListeners = new Set();
 let controller = null;
@@ -148,6 +150,12 @@ export function live(ctx, handlers, onResync) {
     // The first connection is the screen's own load; later ones may have missed events.
     offs.push(onEvent('connected', guard(() => { if (first) { first = false; return; } onResync(); })));
     if (state === 'open') first = false;
+    // A server without the stream: the screen refetches every few seconds instead.
+    const poll = setInterval(() => {
+      if (!ctx.isCurrent()) { clearInterval(poll); for (const off of offs) off(); return; }
+      if (state === 'unavailable' && document.visibilityState !== 'hidden') onResync();
+    }, POLL_MS);
+    offs.push(() => clearInterval(poll));
   }
   return () => { for (const off of offs) off(); };
 }
