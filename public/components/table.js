@@ -54,9 +54,10 @@ export function dataTable({ columns, rows, sort = '', onSort, caption, empty = '
       );
     }
   }
+  // A table wider than its box scrolls sideways: the box takes focus so a keyboard can scroll it.
   return h(
     'div',
-    { class: 'table-wrap' },
+    { class: 'table-wrap', tabindex: '0', role: 'region', 'aria-label': caption || 'Table' },
     h('table', { class: 'data-table' }, caption ? h('caption', { class: 'sr-only' }, caption) : null, h('thead', {}, head), body),
   );
 }

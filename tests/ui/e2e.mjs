@@ -29,8 +29,16 @@ const started = Date.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const tag = `${process.pid}-${Date.now().toString(36)}`;
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), `evcms-e2e-${tag}-`));
-const shotsDir = path.join(tmp, 'screenshots');
-fs.mkdirSync(shotsDir);
+// Screenshots of every screen are kept as test artifacts (EVCMS_E2E_SCREENSHOTS, default
+// target/ui-screenshots at the repository root), replaced on each run.
+const shotsDir = path.resolve(REPO, process.env.EVCMS_E2E_SCREENSHOTS || path.join('target', 'ui-screenshots'));
+fs.rmSync(shotsDir, { recursive: true, force: true });
+fs.mkdirSync(shotsDir, { recursive: true });
+// axe-core from tests/ui/node_modules (`npm ci` in tests/ui), injected into each screen.
+const AXE_FILE = path.join(REPO, 'tests', 'ui', 'node_modules', 'axe-core', 'axe.min.js');
+const AXE = fs.existsSync(AXE_FILE) ? fs.readFileSync(AXE_FILE, 'utf8') : null;
+// The simulator's station that tests/admin_ui.rs starts when asked (a line on stdout).
+const SIM = process.env.EVCMS_E2E_SIM_CHARGER || null;
 const PREPARED_DB = process.env.EVCMS_E2E_DATABASE_FILE || null;
 const CHARGER = process.env.EVCMS_E2E_CHARGER || null;
 const STUCK = process.env.EVCMS_E2E_ACTIVE_SESSION
@@ -305,8 +313,28 @@ async function setFiles(selector, files) {
   await send('DOM.setFileInputFiles', { files, objectId: result.objectId });
 }
 
+/**
+ * Runs axe-core on the page as it is (injected once per document) and checks that it reports no
+ * serious or critical violation.
+ */
+async function a11y(name) {
+  if (!AXE) return;
+  // Judged at rest: a list fading while it reloads or a toast sliding in would be measured at a
+  // contrast nobody reads.
+  await waitFor(`!document.querySelector('.results.is-loading') && document.getAnimations().every((a) => a.playState !== 'running')`, 'the page at rest');
+  if (!(await evalJs('return typeof window.axe === "object";'))) {
+    const r = await send('Runtime.evaluate', { expression: AXE });
+    if (r.exceptionDetails) throw new Error(`axe-core could not be injected: ${r.exceptionDetails.text}`);
+  }
+  const found = await evalJs(`const r = await axe.run(document, { resultTypes: ['violations'] });
+    return r.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => \`\${v.id} (\${v.impact}): \${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(', ')}\`);`);
+  check(`a11y: ${name}: no serious or critical axe-core violation`, found.length === 0, found.join('; '));
+}
+
 const shots = [];
 async function shot(name, full = true) {
+  await a11y(name);
   if (full) await evalJs('window.scrollTo(0, 0); return true;');
   await sleep(150);
   const r = await send('Page.captureScreenshot', { format: 'png', captureBeyondViewport: full });
@@ -330,6 +358,10 @@ async function scenario(base) {
     const r = await fetch(API + p, { headers: { authorization: `Bearer ${token}` }, signal: AbortSignal.timeout(5000) });
     return { status: r.status, body: await r.json().catch(() => null) };
   };
+  const postJson = async (p, body) => {
+    const r = await fetch(API + p, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(20000) });
+    return { status: r.status, body: await r.json().catch(() => null) };
+  };
   const T = { code: 'E2E-TRF-1', name: 'E2E Standard AC', base: '18.50', tax: '18' };
   const S = { code: 'E2E-STN-1', name: 'E2E Koramangala Hub', city: 'Bengaluru', email: 'ops@example.com' };
   const P = { name: 'E2E Bay 1', device: 'E2E-CP-001', max: '22' };
@@ -339,6 +371,7 @@ async function scenario(base) {
   // 0. Sign in: a wrong password is refused, the right one opens the stations list.
   await waitFor(`document.querySelector('#login-email')`, 'the sign-in form');
   check('sign-in: no token, no data: the sign-in form is shown', await evalJs(`return !document.querySelector('.results');`));
+  await shot('sign-in');
   await type('#login-email', ADMIN.email);
   await type('#login-password', 'Not-the-password-1');
   await click('.login button[type=submit]');
@@ -587,6 +620,8 @@ async function scenario(base) {
     check('chargers: empty list is rendered', (await evalJs(`return ${text('.results tbody')};`)).includes('No charger has connected yet'));
   }
   await shot('chargers-list', false);
+  if (SIM) await liveConsole({ base, getJson, postJson, custId, S, T });
+  else console.log('  (EVCMS_E2E_SIM_CHARGER not set: the dashboard, charger and session pages are not checked live)');
 
   // Tariffs list, and the phone layout.
   await go('#/tariffs');
@@ -634,6 +669,18 @@ async function scenario(base) {
       await click('dialog[open] .modal-actions .btn-secondary', 'Close');
       await waitFor(`!document.querySelector('dialog[open]')`, 'message log closed');
     }
+    if (SIM && simSession) {
+      await go(`#/chargers/${SIM}`);
+      await waitFor(`document.querySelector('[aria-labelledby="ch-connectors"] tbody tr[data-key]') && document.querySelector('[aria-labelledby="ch-log"] tbody tr')`, 'the charger page for the viewer');
+      check('viewer: the charger page offers no command', !(await evalJs(`return !!document.querySelector('#main .command-bar button, #main .row-actions button, #main .config-edit');`)));
+      await shot('charger-page-viewer', false);
+      await go(`#/sessions/${simSession}`);
+      await waitFor(`document.querySelector('.bill-amount')`, 'the session page for the viewer');
+      check('viewer: the session page offers neither Settle… nor Bill…', !(await evalJs(`return !!document.querySelector('#main .session-actions button');`)));
+      await go('#/dashboard');
+      await waitFor(`document.querySelector('.dash-chargers')?.getAttribute('aria-busy') === 'false'`, 'the dashboard for the viewer');
+      check('viewer: the dashboard has nothing to change', !(await evalJs(`return [...document.querySelectorAll('#main button')].some((b) => /Delete|Edit|Settle|Remote|Reset/.test(b.textContent));`)));
+    }
     if (IMAGES) {
       await go(`#/stations/${S.code}/edit`);
       await waitFor(`document.querySelector('.station-images .image-tile.is-cover img')`, 'the station’s images for the viewer');
@@ -641,6 +688,123 @@ async function scenario(base) {
         !(await evalJs(`return !!document.querySelector('.station-images button, .station-images input');`)));
     }
   }
+}
+
+/**
+ * The live console with the simulator's station (started by tests/admin_ui.rs on request): the
+ * dashboard shows it come online and a connector change status without a reload; from the
+ * charger page its configuration is read and changed and a charge is started with a customer's
+ * tag picked by search; the session page's energy grows live; a remote stop ends it, billed, and
+ * the customer page shows the wallet lower by the bill.
+ */
+let simSession = null;
+async function liveConsole({ base, getJson, postJson, custId, S, T }) {
+  const noReload = `window.__e2eNoReload === true`;
+  // A point adopts the station's charge point id; the customer gets a second, unblocked tag.
+  const made = await postJson('/points', { charging_point_name: 'E2E Sim Bay', station_id: S.code, device_id: SIM, tariff_id: (await getJson(`/tariffs/${T.code}`)).body.id,
+    charger_type: 'AC', phase: 'Phase R', oem_list: 'EVRE', max_power: 22,
+    connectors: [{ connector_id: '1', connector_type: 'type2', power: 22 }, { connector_id: '2', connector_type: 'type2', power: 22 }] });
+  check('console: a point for the simulated charger is created', made.status === 201, js(made.body));
+  const tag = await postJson(`/customers/${custId}/id-tags`, { id_tag: 'E2E-RFID-0002' });
+  check('console: the customer has an unblocked tag', tag.status === 201, js(tag.body));
+
+  // The dashboard is the landing screen.
+  await evalJs(`location.hash = '#/'; return true;`);
+  await waitFor(`location.hash.startsWith('#/dashboard') && document.querySelector('.dash-chargers')?.getAttribute('aria-busy') === 'false' && !document.querySelector('[data-tile="online"] .tile-value')?.textContent.includes('—')`, 'the dashboard');
+  await evalJs('window.__e2eNoReload = true; return true;');
+  const online0 = await evalJs(`return ${text('[data-tile="online"] .tile-value')};`);
+  const simRow = `document.querySelector('.dash-chargers tbody tr[data-key="${SIM}"]')`;
+  check('dashboard: the simulated charger is not there before it connects', !(await evalJs(`return !!${simRow};`)));
+  await waitFor(`document.querySelector('.chart[data-points]')`, 'the dashboard charts');
+  const charts = await evalJs(`return [...document.querySelectorAll('.chart')].map((c) => [c.dataset.chart, Number(c.dataset.points)]);`);
+  check('dashboard: energy and revenue per day over 30 days, sessions per hour over 24 hours', charts.length === 3 && charts[0][1] === 30 && charts[1][1] === 30 && charts[2][1] >= 24, js(charts));
+  console.log(`e2e: start station ${base.replace('http://', 'ws://')}/ocpp ${SIM}`);
+  await waitFor(`${simRow}?.querySelector('.dash-connection')?.textContent === 'Connected'
+    && ['1', '2'].every((n) => ${simRow}.querySelector('li[data-connector="' + n + '"] .badge')?.textContent === 'Available')`, 'the simulated charger online on the dashboard', 25_000);
+  check('dashboard: the simulated charger comes online with its connectors Available, without a reload', await evalJs(`return ${noReload};`));
+  await waitFor(`${text('[data-tile="online"] .tile-value')} !== ${js(online0)}`, 'the online count to change');
+  check('dashboard: the chargers-online figure follows', true, `${online0} → ${await evalJs(`return ${text('[data-tile="online"] .tile-value')};`)}`);
+  await shot('dashboard');
+  const inop = await postJson(`/chargers/${SIM}/commands/ChangeAvailability`, { connectorId: 2, type: 'Inoperative' });
+  check('console: ChangeAvailability Inoperative is accepted by the simulated charger', inop.status === 200 && inop.body.response?.status === 'Accepted', js(inop.body));
+  await waitFor(`${simRow}.querySelector('li[data-connector="2"] .badge')?.textContent === 'Unavailable'`, 'connector 2 Unavailable on the dashboard', 15_000);
+  check('dashboard: connector 2 turns Unavailable without a reload', await evalJs(`return ${noReload};`));
+  await postJson(`/chargers/${SIM}/commands/ChangeAvailability`, { connectorId: 2, type: 'Operative' });
+
+  // The charger page, from the dashboard's link.
+  await click(`.dash-chargers a[href="#/chargers/${SIM}"]`);
+  const conn = (n) => `document.querySelector('[aria-labelledby="ch-connectors"] tr[data-key="${n}"]')`;
+  await waitFor(`${conn(1)} && ${text('[aria-labelledby="ch-about"]')}.includes('Massive Mobility')`, 'the charger page');
+  const about = await evalJs(`return ${text('[aria-labelledby="ch-about"]')};`);
+  check('charger page: connection, boot data and the adopting point', about.includes('Connected since') && about.includes('Accepted') && about.includes('MM-DC60-2C') && about.includes('E2E Sim Bay'), about);
+  const result = text('.command-result');
+  // Configuration: read, then a key changed in the table.
+  await click('button', 'Read configuration');
+  await waitFor(`${result}.includes('Get configuration: the charger reported') && document.querySelector('[aria-labelledby="ch-config"] tbody tr[data-key]')`, 'the configuration table');
+  check('charger page: the configuration is read and shown as a key table', (await evalJs(`return document.querySelectorAll('[aria-labelledby="ch-config"] tbody tr[data-key]').length;`)) > 3);
+  if (await evalJs(`return !!document.querySelector('input[aria-label="Value of HeartbeatInterval"]');`)) {
+    await type('input[aria-label="Value of HeartbeatInterval"]', '600');
+    await click('button[aria-label="Save HeartbeatInterval"]');
+    await waitFor(`${result}.includes('Change configuration: the charger accepted')`, 'the change answered');
+    const keys = (await getJson(`/chargers/${SIM}/configuration`)).body;
+    check('charger page: a changed key is accepted and kept', keys.find((k) => k.key === 'HeartbeatInterval')?.value === '600', js(keys.find((k) => k.key === 'HeartbeatInterval')));
+  }
+  // Remote start on connector 1 with the customer's tag, found by searching their name.
+  await click('button[aria-label="Remote start on connector 1"]');
+  await type('dialog[open] [data-field="idTag"] input', 'Asha');
+  await waitFor(`[...document.querySelectorAll('dialog[open] select.picker-results option')].some((o) => o.value === 'E2E-RFID-0002')`, 'the tag among the matches');
+  const offered = await evalJs(`return [...document.querySelectorAll('dialog[open] select.picker-results option')].map((o) => o.value);`);
+  check('remote start: the picker offers the customer’s unblocked tag, not the blocked one', offered.includes('E2E-RFID-0002') && !offered.includes('E2E-RFID-0001'), js(offered));
+  await choose('dialog[open] select.picker-results', { value: 'E2E-RFID-0002' });
+  await shot('remote-start-dialog', false);
+  await click('dialog[open] button[type=submit]');
+  await waitFor(`!document.querySelector('dialog[open]') && ${result}.includes('Remote start: the charger accepted')`, 'the remote start answered');
+  await waitFor(`${conn(1)}.querySelector('.active-session')`, 'the active session on connector 1', 15_000);
+  simSession = await evalJs(`return ${conn(1)}.querySelector('.active-session').dataset.session;`);
+  const started = (await getJson(`/sessions/${simSession}`)).body;
+  check('remote start: a session runs for the picked tag on connector 1', started.status === 'Active' && started.id_tag === 'E2E-RFID-0002' && started.customer_id === custId && String(started.connector_number) === '1', js(started));
+  await waitFor(`${conn(1)}.querySelector('.badge')?.textContent === 'Charging'`, 'connector 1 Charging', 15_000);
+  check('charger page: connector 1 shows Charging and its session', true);
+  await waitFor(`document.querySelector('[aria-labelledby="ch-log"] tbody')?.textContent.includes('Remote start')`, 'the command log');
+  check('charger page: the command log lists the remote start', true);
+  await shot('charger-page');
+
+  // The session page: the energy grows while it charges, without a reload.
+  await click('[aria-labelledby="ch-connectors"] tr[data-key="1"] .active-session a');
+  await waitFor(`document.querySelector('.session-energy')`, 'the session page');
+  await evalJs('window.__e2eNoReload = true; return true;');
+  const wh0 = Number(await evalJs(`return document.querySelector('.session-energy').dataset.wh || 0;`));
+  await waitFor(`Number(document.querySelector('.session-energy').dataset.wh || 0) > ${wh0} + 10`, 'the energy to grow', 20_000);
+  const wh1 = Number(await evalJs(`return document.querySelector('.session-energy').dataset.wh;`));
+  check('session page: the energy grows live, without a reload', (await evalJs(`return ${noReload};`)) && wh1 > wh0, `${wh0} → ${wh1} Wh`);
+  await waitFor(`Number(document.querySelector('.chart').dataset.points || 0) >= 2`, 'points on the chart');
+  check('session page: the power and energy chart has points', true);
+  await shot('session-page-live');
+
+  // Remote stop from the charger page: the session ends, billed once.
+  await go(`#/chargers/${SIM}`);
+  await click('button[aria-label="Remote stop on connector 1"]');
+  await click('dialog[open] .btn-danger', 'Remote stop');
+  await waitFor(`${result}.includes('Remote stop: the charger accepted')`, 'the remote stop answered');
+  let ended = null;
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    ended = (await getJson(`/sessions/${simSession}`)).body;
+    if (ended.status === 'Completed' && ended.billed_amount !== null) break;
+    await sleep(200);
+  }
+  check('remote stop: the session is Completed and billed', ended.status === 'Completed' && Number(ended.billed_amount) > 0, js(ended));
+  await waitFor(`!${conn(1)}.querySelector('.active-session')`, 'connector 1 without a session');
+  check('charger page: connector 1 no longer shows the session', true);
+  const billed = Number(ended.billed_amount);
+  await go(`#/sessions/${simSession}`);
+  await waitFor(`document.querySelector('.bill-amount')?.textContent === ${js(`₹${billed.toFixed(2)}`)} && document.querySelector('[aria-labelledby="se-ledger"] tbody tr[data-key]')`, 'the bill and its ledger entry');
+  check('session page: the bill and the wallet debit are shown', (await evalJs(`return ${text('[aria-labelledby="se-ledger"] tbody')};`)).includes('Debit'));
+  await shot('session-page-billed');
+  await go(`#/customers/${custId}`);
+  const balance = (500 - billed).toFixed(2);
+  await waitFor(`${text('.balance-amount')}.includes(${js(balance)})`, 'the wallet lower by the bill');
+  check('customer page: the wallet is lower by the bill', Number((await getJson(`/customers/${custId}`)).body.wallet_balance).toFixed(2) === balance, balance);
 }
 
 /**
