@@ -13,6 +13,7 @@ import * as chargerDetail from './screens/charger-detail.js';
 import * as dashboard from './screens/dashboard.js';
 import * as sessionDetail from './screens/session-detail.js';
 import * as events from './services/events.js';
+import * as users from './screens/users.js';
 
 // [pattern, screen function, nav section, title]
 const ROUTES = [
@@ -34,6 +35,7 @@ const ROUTES = [
   ['/sessions/:id', sessionDetail.show, 'sessions', 'Session'],
   ['/chargers', chargers.list, 'chargers', 'Chargers'],
   ['/chargers/:id', chargerDetail.show, 'chargers', 'Charger'],
+  ['/users', users.list, 'users', 'Users and organizations'],
 ];
 
 function match(path) {
@@ -74,6 +76,8 @@ function showAccount() {
   document.body.classList.toggle('signed-out', !getToken());
   account.hidden = !getToken();
   account.querySelector('.account-email').textContent = user ? `${user.email} · ${user.role}` : '';
+  // Users and organizations are an admin's alone: the others are not offered the screen.
+  for (const el of document.querySelectorAll('[data-admin-only]')) el.hidden = !user || user.role !== 'admin';
 }
 account.querySelector('button').addEventListener('click', async () => {
   events.stop();

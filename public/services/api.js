@@ -122,6 +122,7 @@ export const getHealth = () => request('GET', '/api/health');
 
 // ---- organizations (read-only, keyed by code) ----------------------------------------------
 export const listOrganizations = () => request('GET', cms('/organizations'));
+export const createOrganization = (body) => request('POST', cms('/organizations'), { body });
 
 // ---- tariffs (keyed by the string tariff_id) ------------------------------------------------
 export const listTariffs = (query) => request('GET', cms('/tariffs'), { query });

@@ -622,6 +622,14 @@ async function scenario(base) {
   await shot('chargers-list', false);
   if (SIM) await liveConsole({ base, getJson, postJson, custId, S, T });
   else console.log('  (EVCMS_E2E_SIM_CHARGER not set: the dashboard, charger and session pages are not checked live)');
+  // Users and organizations, for the admin: the roles offered are the API description's.
+  await go('#/users');
+  await waitFor(`document.querySelector('.results tbody')?.textContent.includes(${js(ADMIN.email)}) && document.querySelector('${fld('role')} select')`, 'the users screen');
+  const roles = (await (await fetch(`${base}/api/openapi.json`)).json()).components.schemas.Role.enum;
+  check('users: the admin is listed and the roles offered are the API description’s',
+    js(await evalJs(`return [...document.querySelector('${fld('role')} select').options].filter((o) => o.value).map((o) => o.value);`)) === js(roles), js(roles));
+  check('users: the organizations are listed', (await evalJs(`return ${text('[aria-labelledby="us-orgs"] + .results, section[aria-labelledby="us-orgs"]')};`)).includes('Massive Mobility'));
+  await shot('users');
 
   // Tariffs list, and the phone layout.
   await go('#/tariffs');
@@ -654,6 +662,7 @@ async function scenario(base) {
     await type('#login-password', viewer.password);
     await click('.login button[type=submit]');
     await waitFor(`document.querySelector('.results table')`, 'a list after the viewer signs in');
+    check('viewer: the Users screen is not offered', await evalJs(`return document.querySelector('a[href="#/users"]').offsetParent === null;`));
     await go('#/sessions');
     const vRow = `[...document.querySelectorAll('.results tbody tr')].find((r) => r.textContent.includes(${js(STUCK.id)}))`;
     await waitFor(`document.querySelector('.results')?.getAttribute('aria-busy') === 'false' && ${vRow}`, 'the session row for the viewer');
