@@ -60,7 +60,7 @@ export async function screen(ctx) {
   const offState = onState((s) => {
     if (!ctx.isCurrent()) { offState(); return; }
     liveState.dataset.state = s;
-    liveState.textContent = s === 'open' ? '● Live' : s === 'unavailable' ? 'Not live: reload to update' : s === 'retrying' ? 'Reconnecting…' : 'Connecting…';
+    liveState.textContent = s === 'open' ? '● Live' : s === 'unavailable' ? 'Refreshed every 5 s (no event stream)' : s === 'retrying' ? 'Reconnecting…' : 'Connecting…';
   });
 
   api.listOrganizations().then((orgs) => {
