@@ -45,7 +45,15 @@ use crate::{AppState, Config};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "evcms API", description = "Charging stations, charging points, tariffs, customers with wallets, and charging sessions."),
-    components(schemas(ErrorBody, Problem)),
+    components(schemas(
+        ErrorBody,
+        Problem,
+        crate::domain::ocpp_enums::ResetType,
+        crate::domain::ocpp_enums::AvailabilityType,
+        crate::domain::ocpp_enums::MessageTrigger,
+        crate::domain::ocpp_enums::UpdateType,
+        crate::domain::ocpp_enums::ChargingProfilePurposeType,
+    )),
     tags(
         (name = "organizations", description = "Operators that own stations"),
         (name = "stations", description = "Charging stations: sites with an address, hours and contacts"),

@@ -7,6 +7,7 @@ pub mod customer;
 pub mod enums;
 pub mod id_tag;
 pub mod meter_reading;
+pub mod ocpp_enums;
 pub mod organization;
 pub mod point;
 pub mod refusal;
