@@ -8,6 +8,7 @@ pub mod charger_security;
 pub mod chargers;
 pub mod commands;
 pub mod customers;
+pub mod events;
 pub mod id_tags;
 pub mod json;
 pub mod meter_values;
@@ -44,7 +45,14 @@ use crate::{AppState, Config};
 #[derive(OpenApi)]
 #[openapi(
     info(title = "evcms API", description = "Charging stations, charging points, tariffs, customers with wallets, and charging sessions."),
-    components(schemas(ErrorBody, Problem)),
+    components(schemas(
+        ErrorBody, Problem,
+        crate::events::facts::ChargerConnection, crate::events::facts::ChargerBooted,
+        crate::events::facts::ConnectorStatus, crate::events::facts::SessionStarted,
+        crate::events::facts::SessionUpdated, crate::events::facts::SessionStopped,
+        crate::events::facts::CommandAnswered, crate::events::facts::ReservationChanged,
+        crate::events::facts::Resync,
+    )),
     tags(
         (name = "organizations", description = "Operators that own stations"),
         (name = "stations", description = "Charging stations: sites with an address, hours and contacts"),
@@ -56,6 +64,7 @@ use crate::{AppState, Config};
         (name = "auth", description = "Log in, refresh, log out: the bearer token every /api/cms route needs"),
         (name = "users", description = "Operator accounts (admins only)"),
         (name = "chargers", description = "Chargers as they connect over OCPP, the points that adopted them, and their credentials"),
+        (name = "events", description = "The live event stream (server-sent events) the admin UI follows"),
         (name = "commands", description = "Remote commands to chargers (the 19 central-system operations of OCPP 1.6) and what they changed: reservations, local lists, charging profiles, configuration, firmware, diagnostics"),
     )
 )]
@@ -131,6 +140,7 @@ fn cms_routes() -> OpenApiRouter<AppState> {
         .merge(meter_values::routes())
         .merge(users::routes())
         .merge(charger_security::routes())
+        .merge(events::routes())
 }
 
 /// Headers on every answer, the admin UI's included: no MIME sniffing, no framing, no referrer,
