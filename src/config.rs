@@ -155,6 +155,11 @@ pub struct Config {
     #[arg(long, env = "EVCMS_MESSAGE_LOG_HEARTBEATS", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
     pub message_log_heartbeats: bool,
 
+    /// How many events a subscriber of the live event stream (`GET /api/cms/events`) may fall
+    /// behind before it is told to resync (refetch) instead of holding anything up.
+    #[arg(long, env = "EVCMS_EVENTS_BUFFER", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    pub events_buffer: u64,
+
     /// Serve Prometheus metrics (`GET /metrics`) on this address only, off the public port; without
     /// it they are at `/metrics` on the main port.
     #[arg(long, env = "EVCMS_METRICS_BIND")]
@@ -233,6 +238,7 @@ impl fmt::Debug for Config {
             .field("image_purge_after", &self.image_purge_after)
             .field("message_log_days", &self.message_log_days)
             .field("message_log_heartbeats", &self.message_log_heartbeats)
+            .field("events_buffer", &self.events_buffer)
             .field("metrics_bind", &self.metrics_bind)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)

@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod fixed;
 pub mod images;
 pub mod ocpp;
@@ -163,7 +164,11 @@ impl App {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         // Closing abandoned sessions needs no request to trigger it; it stops with the server.
-        let sweeper = charging::sweep::start(self.db.clone(), self.ocpp.rules.clone());
+        let sweeper = charging::sweep::start(
+            self.db.clone(),
+            self.ocpp.rules.clone(),
+            self.ocpp.events.clone(),
+        );
         let purge = api::station_images::start_purge(self.db.clone(), self.files.clone());
         let metrics = self.metrics.map(|(listener, router)| {
             tokio::spawn(async move {
@@ -172,6 +177,13 @@ impl App {
                 }
             })
         });
+        // Event streams never end by themselves: end them when shutdown begins, or graceful
+        // shutdown would wait for them for ever.
+        let events = self.ocpp.events.clone();
+        let shutdown = async move {
+            shutdown.await;
+            events.close();
+        };
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();

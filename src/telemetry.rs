@@ -93,6 +93,14 @@ fn describe() {
         "Time to commit one batch of samples"
     );
     describe_gauge!("charging_sessions_active", "Sessions now Active");
+    describe_gauge!(
+        "events_subscribers",
+        "Subscribers of the live event stream (GET /api/cms/events) on this node"
+    );
+    describe_counter!(
+        "events_resyncs_total",
+        "resync events sent, by reason (lagged: the subscriber fell behind; resume: its Last-Event-ID was no longer kept)"
+    );
     describe_counter!(
         "charging_energy_delivered_wh_total",
         "Energy of settled sessions, Wh"

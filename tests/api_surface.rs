@@ -62,6 +62,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("put", "/api/cms/users/{userId}"),
     ("delete", "/api/cms/users/{userId}"),
     ("put", "/api/cms/chargers/{chargePointId}/security"),
+    ("get", "/api/cms/events"),
     ("post", "/api/auth/login"),
     ("post", "/api/auth/refresh"),
     ("post", "/api/auth/logout"),

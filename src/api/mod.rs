@@ -9,6 +9,7 @@ pub mod chargers;
 pub mod commands;
 pub mod customers;
 pub mod dashboard;
+pub mod events;
 pub mod id_tags;
 pub mod json;
 pub mod meter_values;
@@ -53,6 +54,11 @@ use crate::{AppState, Config};
         crate::domain::ocpp_enums::MessageTrigger,
         crate::domain::ocpp_enums::UpdateType,
         crate::domain::ocpp_enums::ChargingProfilePurposeType,
+        crate::events::facts::ChargerConnection, crate::events::facts::ChargerBooted,
+        crate::events::facts::ConnectorStatus, crate::events::facts::SessionStarted,
+        crate::events::facts::SessionUpdated, crate::events::facts::SessionStopped,
+        crate::events::facts::CommandAnswered, crate::events::facts::ReservationChanged,
+        crate::events::facts::Resync,
     )),
     tags(
         (name = "organizations", description = "Operators that own stations"),
@@ -66,6 +72,7 @@ use crate::{AppState, Config};
         (name = "users", description = "Operator accounts (admins only)"),
         (name = "chargers", description = "Chargers as they connect over OCPP, the points that adopted them, and their credentials"),
         (name = "dashboard", description = "The operators' landing figures and chart series, aggregated in SQL"),
+        (name = "events", description = "The live event stream (server-sent events) the admin UI follows"),
         (name = "commands", description = "Remote commands to chargers (the 19 central-system operations of OCPP 1.6) and what they changed: reservations, local lists, charging profiles, configuration, firmware, diagnostics"),
     )
 )]
@@ -142,6 +149,7 @@ fn cms_routes() -> OpenApiRouter<AppState> {
         .merge(meter_values::routes())
         .merge(users::routes())
         .merge(charger_security::routes())
+        .merge(events::routes())
 }
 
 /// Headers on every answer, the admin UI's included: no MIME sniffing, no framing, no referrer,

@@ -68,10 +68,11 @@ async fn stop_session(
         reason,
         user_id: caller.id(),
     };
-    operator::stop_session(&state.db, &session_id, &stop)
+    let settled = operator::stop_session(&state.db, &session_id, &stop)
         .await
         .map_err(failed)?
         .map_err(|r| refused(r, &session_id))?;
+    state.ocpp.events.session_settled(&state.db, settled).await;
     visible_session(&state, &caller, &session_id)
         .await
         .map(Json)

@@ -38,12 +38,18 @@ pub struct Start<'a> {
 }
 
 /// What the charger is told, and what its connection remembers.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Opened {
     pub transaction_id: i64,
     pub standing: TagStanding,
     /// The session just recorded; None for a repeated Start.
     pub session: Option<RunningSession>,
+    /// The charger's point.
+    pub point_id: i64,
+    /// The reservation this Start used (its status is now `Used`).
+    pub reservation_used: Option<i64>,
+    /// The record ids of the sessions closed because this Start came on their connector.
+    pub zombies_closed: Vec<i64>,
 }
 
 pub async fn open(db: &Db, rules: &Rules, start: Start<'_>) -> Result<Opened, ChargingError> {
@@ -74,13 +80,17 @@ pub async fn open(db: &Db, rules: &Rules, start: Start<'_>) -> Result<Opened, Ch
             transaction_id: first.transaction_id,
             standing: TagStanding::of(verdict),
             session: None,
+            point_id: point.point_id,
+            reservation_used: None,
+            zombies_closed: Vec::new(),
         });
     }
     let connector =
         transactions::connector_record(&mut tx, point.point_id, start.connector).await?;
-    if let Some(connector) = connector {
-        close_zombies(&mut tx, point.point_id, connector, &start, now).await?;
-    }
+    let zombies_closed = match connector {
+        Some(connector) => close_zombies(&mut tx, point.point_id, connector, &start, now).await?,
+        None => Vec::new(),
+    };
     let holder = if transactions::lock_tag_customer(&mut tx, start.id_tag).await? {
         transactions::tag_holder_in(&mut tx, start.id_tag).await?
     } else {
@@ -111,11 +121,15 @@ pub async fn open(db: &Db, rules: &Rules, start: Start<'_>) -> Result<Opened, Ch
     if transaction_id > MAX_TRANSACTION_ID {
         return Err(ChargingError::TransactionIdsExhausted);
     }
-    if let Some(reservation) = start.reservation_id
-        && !crate::db::reservations::use_for(&mut tx, start.charge_point_id, reservation, id, now)
+    let mut reservation_used = None;
+    if let Some(reservation) = start.reservation_id {
+        if crate::db::reservations::use_for(&mut tx, start.charge_point_id, reservation, id, now)
             .await?
-    {
-        tracing::info!(charger = %start.charge_point_id, reservation, "a StartTransaction named a reservation that is not this charger's open one");
+        {
+            reservation_used = Some(reservation);
+        } else {
+            tracing::info!(charger = %start.charge_point_id, reservation, "a StartTransaction named a reservation that is not this charger's open one");
+        }
     }
     tx.commit().await?;
     tracing::info!(charger = %start.charge_point_id, transaction_id, connector = start.connector,
@@ -125,6 +139,7 @@ pub async fn open(db: &Db, rules: &Rules, start: Start<'_>) -> Result<Opened, Ch
         standing,
         session: Some(RunningSession {
             session_id: id,
+            public_id: std::sync::Arc::from(session.session_id.as_str()),
             meter_start_wh: start.meter_start_wh,
             rate: point
                 .base_charges
@@ -133,6 +148,9 @@ pub async fn open(db: &Db, rules: &Rules, start: Start<'_>) -> Result<Opened, Ch
             active: accepted,
             customer_id: holder.as_ref().map(|h| h.customer_id),
         }),
+        point_id: point.point_id,
+        reservation_used,
+        zombies_closed,
     })
 }
 
@@ -153,14 +171,15 @@ fn start_anomaly(point: &PointForStart, connector: Option<i64>, number: u32) -> 
 /// Settles the sessions still Active on the connector a new transaction starts on: their Stop was
 /// lost. The new meter start is the register at the old one's end, so each is billed up to it
 /// and flagged. This close is final (energy after it belongs to the new session): a late Stop
-/// for it finds it settled and bills nothing more.
+/// for it finds it settled and bills nothing more. Gives their record ids.
 async fn close_zombies(
     tx: &mut Tx,
     point_id: i64,
     connector: i64,
     start: &Start<'_>,
     now: DateTime<Utc>,
-) -> Result<(), ChargingError> {
+) -> Result<Vec<i64>, ChargingError> {
+    let mut closed = Vec::new();
     for zombie in transactions::active_on_connector(tx, point_id, connector).await? {
         tracing::warn!(session = %zombie.session_id, "closing a session whose StopTransaction never came: a new transaction started on its connector");
         let end = Settle {
@@ -175,6 +194,7 @@ async fn close_zombies(
             operator: None,
         };
         settle::settle(tx, &zombie, &end, now).await?;
+        closed.push(zombie.id);
     }
-    Ok(())
+    Ok(closed)
 }

@@ -49,12 +49,13 @@ pub enum Refusal {
     Wallet(WalletRefusal),
 }
 
-/// Settles the Active session `session_id` (its public id) on an operator's word.
+/// Settles the Active session `session_id` (its public id) on an operator's word; gives its
+/// record id.
 pub async fn stop_session(
     db: &Db,
     session_id: &str,
     stop: &OperatorStop,
-) -> Result<Result<(), Refusal>, ChargingError> {
+) -> Result<Result<i64, Refusal>, ChargingError> {
     let now = db::now();
     let mut tx = db.begin().await?;
     let Some(session) = transactions::lock_by_session_id(&mut tx, session_id).await? else {
@@ -87,7 +88,7 @@ pub async fn stop_session(
         user = stop.user_id,
         "session settled by an operator"
     );
-    Ok(Ok(()))
+    Ok(Ok(session.id))
 }
 
 /// An operator corrects a settled session's bill.

@@ -1,5 +1,7 @@
 //! A running session as metering needs it, and the live energy and cost a register reading gives.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use super::pricing::{self, Rate};
@@ -9,10 +11,12 @@ use crate::db::{self, Db};
 use crate::domain::enums::SessionStatus;
 
 /// What a connection remembers of one of its charger's transactions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RunningSession {
     /// The session's record id.
     pub session_id: i64,
+    /// The session's public `session_id`, for the live event stream.
+    pub public_id: Arc<str>,
     pub meter_start_wh: i64,
     /// The tariff snapshot; None when the point had no tariff.
     pub rate: Option<Rate>,
@@ -26,6 +30,7 @@ impl RunningSession {
     pub fn of(s: &SessionForBilling) -> Self {
         Self {
             session_id: s.id,
+            public_id: Arc::from(s.session_id.as_str()),
             meter_start_wh: s.meter_start_wh.unwrap_or(0),
             rate: rate_of(s),
             active: s.status == SessionStatus::Active,
@@ -80,6 +85,7 @@ mod tests {
         RunningSession {
             customer_id: None,
             session_id: 7,
+            public_id: Arc::from("s-7"),
             meter_start_wh: 1_000,
             rate: Some(Rate {
                 base_charges: "18.50".parse().unwrap(),

@@ -5,6 +5,7 @@
 //! charger's Stop, if it still comes, bills the difference ([`super::settle`]). A session with no
 //! meter value for [`Rules::meter_silence`] is flagged for an operator, not closed.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -15,6 +16,7 @@ use super::{ChargingError, Rules};
 use crate::db::transactions::{self, Abandoned};
 use crate::db::{self, Db};
 use crate::domain::enums::SettledBy;
+use crate::events::Bus;
 
 /// What one sweep did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -24,8 +26,9 @@ pub struct Swept {
 }
 
 /// Starts the background sweep; it runs every quarter of the shortest period, at least every
-/// 30 s and at most every 250 ms. None when both rules are off.
-pub fn start(db: Db, rules: Rules) -> Option<JoinHandle<()>> {
+/// 30 s and at most every 250 ms. None when both rules are off. The sessions it closes are told
+/// on the live event stream.
+pub fn start(db: Db, rules: Rules, events: Arc<Bus>) -> Option<JoinHandle<()>> {
     let shortest = [rules.close_grace, rules.meter_silence]
         .into_iter()
         .flatten()
@@ -36,7 +39,12 @@ pub fn start(db: Db, rules: Rules) -> Option<JoinHandle<()>> {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            match sweep(&db, &rules, db::now()).await {
+            let mut closed = Vec::new();
+            let result = sweep_closing(&db, &rules, db::now(), &mut closed).await;
+            for id in closed {
+                events.session_settled(&db, id).await;
+            }
+            match result {
                 Ok(swept) if swept != Swept::default() => {
                     tracing::info!(
                         closed = swept.closed,
@@ -54,11 +62,22 @@ pub fn start(db: Db, rules: Rules) -> Option<JoinHandle<()>> {
 /// Closes the sessions abandoned longer than the grace period and flags the silent ones, as of
 /// `now`.
 pub async fn sweep(db: &Db, rules: &Rules, now: DateTime<Utc>) -> Result<Swept, ChargingError> {
+    sweep_closing(db, rules, now, &mut Vec::new()).await
+}
+
+/// [`sweep`], adding the record ids of the sessions it closed to `closed`.
+async fn sweep_closing(
+    db: &Db,
+    rules: &Rules,
+    now: DateTime<Utc>,
+    closed: &mut Vec<i64>,
+) -> Result<Swept, ChargingError> {
     let mut swept = Swept::default();
     if let Some(grace) = rules.close_grace {
         for abandoned in transactions::abandoned(db, now - grace).await? {
             if close_provisionally(db, &abandoned, now).await? {
                 swept.closed += 1;
+                closed.push(abandoned.id);
             }
         }
     }

@@ -23,10 +23,13 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use self::action::{Action, BadPayload};
+use self::prepare::Prepared;
 use self::transport::{Transport, Undelivered};
 use crate::charging::Rules;
 use crate::db::{self, Db};
 use crate::domain::command::Command;
+use crate::events::Fact;
+use crate::events::facts::{CommandAnswered, ReservationChanged};
 use crate::ocpp::outbox::CallOutcome;
 
 /// Sends commands and keeps their records.
@@ -37,6 +40,8 @@ pub struct Commands {
     pub rules: Rules,
     /// Where chargers reach evcms over HTTP (`EVCMS_PUBLIC_URL`), for firmware and diagnostics.
     pub public_url: Option<String>,
+    /// Where `command.answered` and `reservation.changed` are told.
+    pub events: Arc<crate::events::Bus>,
 }
 
 /// Who asks for a command.
@@ -103,10 +108,76 @@ impl Commands {
             .call(&order.charge_point_id, order.action.name(), request)
             .await;
         let record = effects::complete(&self.db, id, &order, &prepared, outcome).await?;
+        self.tell(&record, &order, &prepared).await;
         if record.status == "Answered" {
             Ok(record)
         } else {
             Err(CommandError::Unanswered(Box::new(record)))
+        }
+    }
+}
+
+impl Commands {
+    /// The live events of a command whose outcome is committed: `command.answered`, and
+    /// `reservation.changed` for a reservation it made or cancelled.
+    async fn tell(&self, record: &Command, order: &Order, prepared: &Prepared) {
+        let events = &self.events;
+        let reservation = match order.action {
+            Action::ReserveNow => prepared.reservation,
+            Action::CancelReservation if record.status == "Answered" => prepared
+                .payload
+                .get("reservationId")
+                .and_then(Value::as_i64),
+            _ => None,
+        };
+        // The charger's organization, read once for both events, and only for listeners.
+        let organization = if events.has_subscribers() {
+            match db::charger_state::point_of(&self.db, &record.charge_point_id).await {
+                Ok(point) => point.and_then(|p| p.organization),
+                Err(e) => {
+                    tracing::warn!(charger = %record.charge_point_id, error = %e, "could not read the charger's point for its events");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        let at = record.answered_at.unwrap_or_else(db::now);
+        events.publish(organization.as_deref(), || {
+            Fact::CommandAnswered(CommandAnswered {
+                id: record.id,
+                charge_point_id: record.charge_point_id.clone(),
+                action: record.action.clone(),
+                status: record.status.clone(),
+                response_status: record
+                    .response
+                    .as_ref()
+                    .and_then(|r| r.get("status"))
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                at,
+            })
+        });
+        let Some(reservation) = reservation else {
+            return;
+        };
+        if events.skip_if_unheard() {
+            return;
+        }
+        match db::reservations::find(&self.db, reservation).await {
+            Ok(Some(r)) => events.publish(organization.as_deref(), || {
+                Fact::ReservationChanged(ReservationChanged {
+                    id: r.id,
+                    charge_point_id: r.charge_point_id,
+                    connector_number: r.connector_number,
+                    status: r.status,
+                    at,
+                })
+            }),
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(reservation, error = %e, "could not read a reservation for the event stream")
+            }
         }
     }
 }

@@ -3,6 +3,8 @@
 //! Status updates carry the charger's own timestamp and only apply when newer than the stored one,
 //! so a notification delivered late never overwrites a fresher state.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use super::{Db, Tx};
@@ -22,10 +24,29 @@ pub struct BootData {
     pub meter_serial_number: Option<String>,
 }
 
-/// The live charging point a charger belongs to: the one whose `device_id` is its id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, sqlx::FromRow)]
+/// The live charging point a charger belongs to: the one whose `device_id` is its id, and the
+/// organization of its station (whose users see the charger's events).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PointLink {
     pub point_id: i64,
+    pub organization: Option<Arc<str>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct PointRow {
+    point_id: i64,
+    organization: Option<String>,
+}
+
+/// What a status update did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusStored {
+    /// Stored: it is the latest.
+    Applied,
+    /// Not stored: the stored status is newer.
+    Older,
+    /// Not stored: the point has no such live connector.
+    NoSuchConnector,
 }
 
 /// Records a new connection of `charge_point_id` (creating its row on first contact).
@@ -91,30 +112,39 @@ pub async fn booted(
 
 /// The live point whose `device_id` is `charge_point_id`.
 pub async fn point_of(db: &Db, charge_point_id: &str) -> Result<Option<PointLink>, sqlx::Error> {
-    let sql = "SELECT id AS point_id FROM charging_points WHERE device_id = $1 AND deleted = FALSE";
-    on_read!(db, pool => sqlx::query_as(sql).bind(charge_point_id).fetch_optional(pool).await)
+    let sql = concat!(
+        "SELECT p.id AS point_id, s.organization FROM charging_points p ",
+        "LEFT JOIN charging_stations s ON s.station_id = p.station_id ",
+        "WHERE p.device_id = $1 AND p.deleted = FALSE"
+    );
+    let row: Option<PointRow> =
+        on_read!(db, pool => sqlx::query_as(sql).bind(charge_point_id).fetch_optional(pool).await)?;
+    Ok(row.map(|r| PointLink {
+        point_id: r.point_id,
+        organization: r.organization.map(Arc::from),
+    }))
 }
 
-/// Sets the charger's own status (connector 0) when `at` is not older than the stored one.
+/// Sets the charger's own status (connector 0) when `at` is not older than the stored one; says
+/// whether it did.
 pub async fn charger_status(
     db: &Db,
     charge_point_id: &str,
     status: &str,
     error_code: &str,
     at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
+) -> Result<bool, sqlx::Error> {
     let sql = concat!(
         "UPDATE chargers SET status = $2, error_code = $3, status_at = $4, updated_at = $5 ",
         "WHERE charge_point_id = $1 AND (status_at IS NULL OR status_at <= $4)"
     );
-    on_write!(db, pool => sqlx::query(sql)
+    let updated = on_write!(db, pool => sqlx::query(sql)
         .bind(charge_point_id).bind(status).bind(error_code).bind(at).bind(super::now())
         .execute(pool).await.map(|r| r.rows_affected()))?;
-    Ok(())
+    Ok(updated > 0)
 }
 
-/// Sets connector `number`'s status when `at` is not older than the stored one. Returns false
-/// when the point has no such live connector.
+/// Sets connector `number`'s status when `at` is not older than the stored one.
 pub async fn connector_status(
     db: &Db,
     point_id: i64,
@@ -122,7 +152,7 @@ pub async fn connector_status(
     status: &str,
     error_code: &str,
     at: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
+) -> Result<StatusStored, sqlx::Error> {
     let number = number.to_string();
     let sql = concat!(
         "UPDATE connectors SET status = $3, error_code = $4, status_at = $5 ",
@@ -133,12 +163,16 @@ pub async fn connector_status(
         .bind(point_id).bind(&number).bind(status).bind(error_code).bind(at)
         .execute(pool).await.map(|r| r.rows_affected()))?;
     if updated > 0 {
-        return Ok(true);
+        return Ok(StatusStored::Applied);
     }
     // Nothing updated: an older report (fine) or no such connector (worth a log line).
     let exists = "SELECT COUNT(*) FROM connectors WHERE charging_point_id = $1 AND connector_id = $2 AND deleted = FALSE";
     let found: i64 = on_read!(db, pool => sqlx::query_scalar(exists).bind(point_id).bind(&number).fetch_one(pool).await)?;
-    Ok(found > 0)
+    Ok(if found > 0 {
+        StatusStored::Older
+    } else {
+        StatusStored::NoSuchConnector
+    })
 }
 
 /// Moves `last_seen_at` forward for each charger (batched by the sample writer).

@@ -4,8 +4,9 @@ use chrono::{DateTime, Utc};
 
 use super::filter::{self, PageOf, PageRequest, Sort, Where};
 use super::{Db, Tx};
-use crate::domain::enums::SessionStatus;
+use crate::domain::enums::{SessionStatus, SettledBy};
 use crate::domain::session::{NewSession, Session};
+use crate::fixed::Money;
 use crate::{on_read, on_tx};
 
 /// The columns of [`Session`] over [`from!`]'s join.
@@ -31,6 +32,39 @@ macro_rules! from {
             "LEFT JOIN customers c ON c.id = cs.customer_id LEFT JOIN connectors k ON k.id = cs.connector_id"
         )
     };
+}
+
+/// A settled session as the live event stream tells it, with its charger and the organization
+/// of its point's station.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct SettledFacts {
+    pub id: i64,
+    pub session_id: String,
+    /// The point's `device_id`: the charger's OCPP id.
+    pub charge_point_id: Option<String>,
+    pub point_id: i64,
+    pub connector_number: Option<String>,
+    pub status: SessionStatus,
+    pub energy_wh: Option<i64>,
+    pub billed_amount: Option<Money>,
+    pub stop_reason: Option<String>,
+    pub customer_id: Option<i64>,
+    pub settled_by: Option<SettledBy>,
+    pub settled_at: Option<DateTime<Utc>>,
+    pub organization: Option<String>,
+}
+
+/// The [`SettledFacts`] of session record `id`.
+pub async fn settled_facts(db: &Db, id: i64) -> Result<Option<SettledFacts>, sqlx::Error> {
+    let sql = concat!(
+        "SELECT cs.id, cs.session_id, cp.device_id AS charge_point_id, cs.charging_point_id AS point_id, ",
+        "k.connector_id AS connector_number, cs.status, cs.energy_wh, cs.billed_amount, cs.stop_reason, ",
+        "cs.customer_id, cs.settled_by, cs.settled_at, st.organization ",
+        "FROM charging_sessions cs JOIN charging_points cp ON cp.id = cs.charging_point_id ",
+        "LEFT JOIN connectors k ON k.id = cs.connector_id ",
+        "LEFT JOIN charging_stations st ON st.station_id = cp.station_id WHERE cs.id = $1"
+    );
+    on_read!(db, pool => sqlx::query_as(sql).bind(id).fetch_optional(pool).await)
 }
 
 /// Filters of the session list.

@@ -21,8 +21,10 @@ use super::frame::CallError;
 use super::link::{Link, internal};
 use super::wire_name;
 use crate::db;
-use crate::db::charger_state::{self, BootData, Report};
+use crate::db::charger_state::{self, BootData, Report, StatusStored};
 use crate::db::stored_time;
+use crate::events::Fact;
+use crate::events::facts::{ChargerBooted, ConnectorStatus};
 
 /// How long a charger that was not accepted waits before booting again, in seconds.
 const RETRY_BOOT_AFTER: u32 = 60;
@@ -64,6 +66,20 @@ pub async fn boot(
     )
     .await
     .map_err(internal)?;
+    let point_id = link.point.as_ref().map(|p| p.point_id);
+    let charge_point_id = link.charge_point_id.clone();
+    link.tell(|| {
+        Fact::ChargerBooted(ChargerBooted {
+            charge_point_id: charge_point_id.to_string(),
+            vendor: data.vendor.clone(),
+            model: data.model.clone(),
+            firmware_version: data.firmware_version.clone(),
+            registration_status: wire_name(&status),
+            point_id,
+            at: now,
+        })
+    })
+    .await;
     if status != RegistrationStatus::Accepted {
         tracing::info!(charger = %link.charge_point_id, vendor = %data.vendor, model = %data.model,
             "a charger no charging point has adopted booted; set a point's device_id to its id to accept it");
@@ -112,12 +128,12 @@ pub async fn status(
     let at = request.timestamp.map(stored_time).unwrap_or(now).min(now);
     let status = wire_name(&request.status);
     let error_code = wire_name(&request.error_code);
-    if request.connector_id == 0 {
+    let applied = if request.connector_id == 0 {
         charger_state::charger_status(&link.db, &link.charge_point_id, &status, &error_code, at)
             .await
-            .map_err(internal)?;
+            .map_err(internal)?
     } else if let Some(point) = link.point().await.map_err(internal)? {
-        let known = charger_state::connector_status(
+        let stored = charger_state::connector_status(
             &link.db,
             point.point_id,
             request.connector_id,
@@ -127,13 +143,31 @@ pub async fn status(
         )
         .await
         .map_err(internal)?;
-        if !known {
+        if stored == StatusStored::NoSuchConnector {
             tracing::warn!(charger = %link.charge_point_id, connector = request.connector_id,
                 "status of a connector its charging point does not have; add the connector to the point");
         }
+        stored == StatusStored::Applied
     } else {
         tracing::debug!(charger = %link.charge_point_id, connector = request.connector_id, status,
             "connector status of a charger no point has adopted");
+        false
+    };
+    // A late report that changed nothing is no news.
+    if applied {
+        let point_id = link.point.as_ref().map(|p| p.point_id);
+        let charge_point_id = link.charge_point_id.clone();
+        link.tell(|| {
+            Fact::ConnectorStatus(ConnectorStatus {
+                charge_point_id: charge_point_id.to_string(),
+                point_id,
+                connector_number: request.connector_id,
+                status,
+                error_code,
+                at,
+            })
+        })
+        .await;
     }
     Ok(StatusNotificationResponse {})
 }

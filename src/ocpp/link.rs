@@ -12,9 +12,13 @@ use super::outbox::Outbox;
 use crate::charging::running::{self, RunningSession};
 use crate::db::charger_state::PointLink;
 use crate::db::{self, Db};
+use crate::events::Fact;
 
 /// How often at most a connection's traffic moves its charger's `last_seen_at`.
 const SEEN_EVERY: Duration = Duration::from_secs(30);
+
+/// How often at most a session's live energy and cost go out on the event stream.
+pub const UPDATE_EVERY: Duration = Duration::from_secs(5);
 
 /// Transactions remembered per connection (most chargers have one to three connectors).
 const REMEMBERED_TRANSACTIONS: usize = 64;
@@ -35,6 +39,8 @@ pub struct Link {
     pub outbox: Outbox,
     /// The balance guard's memory of this charger's sessions.
     pub guard: crate::charging::guard::Watch,
+    /// When each session's last `session.updated` event was told, by session record id.
+    updates_told: HashMap<i64, Instant>,
 }
 
 impl Link {
@@ -50,6 +56,7 @@ impl Link {
             seen_sent: None,
             outbox,
             guard: Default::default(),
+            updates_told: HashMap::new(),
         }
     }
 
@@ -72,7 +79,51 @@ impl Link {
             self.point =
                 crate::db::charger_state::point_of(&self.db, &self.charge_point_id).await?;
         }
-        Ok(self.point)
+        Ok(self.point.clone())
+    }
+
+    /// The organization whose users see this charger's events (see `crate::events`): its point's
+    /// station's, read once per connection while a point has adopted it. None when no point has,
+    /// or the point could not be read (then only users bound to no organization see them).
+    pub async fn organization(&mut self) -> Option<std::sync::Arc<str>> {
+        if !self.hub.events.has_subscribers() && self.point.is_none() {
+            return None;
+        }
+        match self.point().await {
+            Ok(point) => point.and_then(|p| p.organization),
+            Err(e) => {
+                tracing::warn!(charger = %self.charge_point_id, error = %e, "could not read the charger's point for its events");
+                None
+            }
+        }
+    }
+
+    /// Publishes what `make` gives on the live event stream, for this charger's organization;
+    /// call it once what the event reports is committed. Builds nothing when nobody listens.
+    pub async fn tell(&mut self, make: impl FnOnce() -> Fact) {
+        let organization = self.organization().await;
+        self.hub.events.publish(organization.as_deref(), make);
+    }
+
+    /// Whether session `session_id` may have a `session.updated` event now (at most one every
+    /// [`UPDATE_EVERY`]); if so, counts this one. With nobody listening it is always due (and
+    /// publishing it only moves the sequence on).
+    pub fn update_due(&mut self, session_id: i64) -> bool {
+        if !self.hub.events.has_subscribers() {
+            return true;
+        }
+        if self
+            .updates_told
+            .get(&session_id)
+            .is_some_and(|at| at.elapsed() < UPDATE_EVERY)
+        {
+            return false;
+        }
+        if self.updates_told.len() >= REMEMBERED_TRANSACTIONS {
+            self.updates_told.clear();
+        }
+        self.updates_told.insert(session_id, Instant::now());
+        true
     }
 
     /// A transaction of this charger, from memory or the database.
@@ -81,7 +132,7 @@ impl Link {
         transaction_id: i32,
     ) -> Result<Option<RunningSession>, sqlx::Error> {
         if let Some(known) = self.transactions.get(&transaction_id) {
-            return Ok(*known);
+            return Ok(known.clone());
         }
         let found = match self.point().await? {
             Some(point) => {
@@ -89,7 +140,7 @@ impl Link {
             }
             None => None,
         };
-        self.remember(transaction_id, found);
+        self.remember(transaction_id, found.clone());
         Ok(found)
     }
 

@@ -20,6 +20,8 @@ use super::wire_name;
 use crate::db;
 use crate::db::meter_values::SampleRow;
 use crate::db::stored_time;
+use crate::events::Fact;
+use crate::events::facts::SessionUpdated;
 use crate::fixed::Fixed;
 
 /// A MeterValues request whose samples are read one at a time (rust-ocpp's `MeterValuesRequest`
@@ -62,14 +64,36 @@ pub async fn meter_values(
         link,
         request.connector_id,
         &request.meter_value,
-        live.map(|t| t.session_id),
+        live.as_ref().map(|t| t.session_id),
     );
     let reading = live
+        .as_ref()
         .zip(samples.latest_register)
         .and_then(|(session, (sampled_at, register_wh))| session.reading(register_wh, sampled_at));
     let cost = reading.as_ref().and_then(|r| r.running_cost);
+    let update = reading
+        .as_ref()
+        .map(|r| (r.energy_wh, r.running_cost, r.sampled_at));
     // Answered once the batch holding the samples has committed (a CALLERROR if it could not).
     link.hub.samples.samples(samples.rows, reading).await?;
+    if let (Some(session), Some((energy_wh, running_cost, at))) = (&live, update)
+        && link.update_due(session.session_id)
+    {
+        let charge_point_id = link.charge_point_id.clone();
+        let power_w = samples.latest_power_w;
+        link.tell(|| {
+            Fact::SessionUpdated(SessionUpdated {
+                session_id: session.public_id.to_string(),
+                id: session.session_id,
+                charge_point_id: charge_point_id.to_string(),
+                energy_wh,
+                power_w,
+                running_cost,
+                at,
+            })
+        })
+        .await;
+    }
     if let (Some(session), Some(cost), Some(transaction_id)) = (live, cost, request.transaction_id)
     {
         let hub = link.hub.clone();
@@ -117,10 +141,12 @@ pub fn transaction_data_rows(
     Samples::read(link, connector, values, None).rows
 }
 
-/// The rows read from one message, and its latest energy register reading.
+/// The rows read from one message, its latest energy register reading and its latest active
+/// import power (W), both of the whole meter (no phase).
 struct Samples {
     rows: Vec<SampleRow>,
     latest_register: Option<(DateTime<Utc>, i64)>,
+    latest_power_w: Option<i64>,
 }
 
 impl Samples {
@@ -134,7 +160,9 @@ impl Samples {
         let mut samples = Samples {
             rows: Vec::with_capacity(values.iter().map(|v| v.sampled_value.len()).sum()),
             latest_register: None,
+            latest_power_w: None,
         };
+        let mut power_at = None;
         for value in values {
             let sampled_at = stored_time(value.timestamp);
             for raw in &value.sampled_value {
@@ -167,6 +195,13 @@ impl Samples {
                     {
                         samples.latest_register = Some((sampled_at, wh));
                     }
+                }
+                if measurand == Measurand::PowerActiveImport
+                    && sampled.phase.is_none()
+                    && power_at.is_none_or(|at| sampled_at >= at)
+                {
+                    power_at = Some(sampled_at);
+                    samples.latest_power_w = amount.round().try_into().ok();
                 }
                 samples.rows.push(SampleRow {
                     charge_point_id: link.charge_point_id.clone(),

@@ -70,6 +70,8 @@ pub struct Hub {
     pub samples: batcher::SampleWriter,
     /// The log of every frame in and out.
     pub messages: message_log::MessageLog,
+    /// The live event stream's bus (`GET /api/cms/events`), shared with the REST side.
+    pub events: std::sync::Arc<crate::events::Bus>,
 }
 
 impl Hub {
@@ -77,6 +79,10 @@ impl Hub {
         let (samples, _writer) = batcher::SampleWriter::start(db.clone());
         let registry = std::sync::Arc::new(registry::Registry::default());
         let rules = crate::charging::Rules::from_config(config);
+        let events = std::sync::Arc::new(crate::events::Bus::new(crate::events::Settings {
+            buffer: usize::try_from(config.events_buffer).unwrap_or(usize::MAX),
+            ..Default::default()
+        }));
         let commands = crate::commands::Commands {
             db: db.clone(),
             transport: std::sync::Arc::new(crate::commands::transport::Local::new(
@@ -84,6 +90,7 @@ impl Hub {
             )),
             rules: rules.clone(),
             public_url: config.public_url.clone(),
+            events: events.clone(),
         };
         Self {
             settings: Settings::from_config(config),
@@ -91,6 +98,7 @@ impl Hub {
             registry,
             commands,
             samples,
+            events,
             messages: message_log::MessageLog::start(
                 db.clone(),
                 message_log::LogSettings {
@@ -103,6 +111,7 @@ impl Hub {
 
     /// Closes every charger connection and writes the samples still queued.
     pub async fn shut_down(&self) {
+        self.events.close();
         self.registry.close_all();
         // Give connections a moment to send their close frames and record the disconnection
         // (a fleet of thousands needs a few seconds on one database writer).

@@ -20,6 +20,8 @@ use super::registry::Control;
 use crate::AppState;
 use crate::db::{self, charger_state};
 use crate::error::ApiError;
+use crate::events::Fact;
+use crate::events::facts::ChargerConnection;
 
 /// The OCPP-J subprotocol evcms speaks.
 pub const SUBPROTOCOL: &str = "ocpp1.6";
@@ -117,6 +119,13 @@ async fn serve(
     metrics::counter!("ocpp_connections_opened_total").increment(1);
     // The charger's point is read when first needed (its boot, a status, a transaction).
     let mut link = Link::new(state.db.clone(), hub.clone(), charge_point_id.clone());
+    link.tell(|| {
+        Fact::ChargerConnected(ChargerConnection {
+            charge_point_id: charge_point_id.to_string(),
+            at: connected_at,
+        })
+    })
+    .await;
     let ping_every = hub.settings.ping_interval;
     let mut pings = tokio::time::interval(ping_every.unwrap_or(Duration::from_secs(3600)));
     pings.tick().await;
@@ -190,8 +199,15 @@ async fn serve(
     if hub
         .registry
         .is_current(&charge_point_id, registration.connection)
+        && let Some(at) = record_disconnection(&state.db, &charge_point_id, connected_at).await
     {
-        record_disconnection(&state.db, &charge_point_id, connected_at).await;
+        link.tell(|| {
+            Fact::ChargerDisconnected(ChargerConnection {
+                charge_point_id: charge_point_id.to_string(),
+                at,
+            })
+        })
+        .await;
     }
     hub.registry
         .unregister(&charge_point_id, registration.connection);
@@ -200,21 +216,21 @@ async fn serve(
     metrics::counter!("ocpp_connections_closed_total", "reason" => reason).increment(1);
 }
 
-/// Records the end of the connection made at `connected_at`. When the database is unavailable,
-/// tries again in the background for a few minutes, so the charger is not left listed as
-/// connected once the database is back (a newer connection is never overwritten: the update
-/// names this one's `connected_at`). A restart clears whatever is left (see `App::build`).
+/// Records the end of the connection made at `connected_at`; gives when, once recorded. When the
+/// database is unavailable, tries again in the background for a few minutes, so the charger is
+/// not left listed as connected once the database is back (a newer connection is never
+/// overwritten: the update names this one's `connected_at`). A restart clears whatever is left
+/// (see `App::build`).
 async fn record_disconnection(
     db: &db::Db,
     charge_point_id: &Arc<str>,
     connected_at: DateTime<Utc>,
-) {
-    let Err(e) = charger_state::disconnected(db, charge_point_id, connected_at, db::now()).await
-    else {
-        return;
+) -> Option<DateTime<Utc>> {
+    let at = db::now();
+    let Err(e) = charger_state::disconnected(db, charge_point_id, connected_at, at).await else {
+        return Some(at);
     };
     tracing::error!(charger = %charge_point_id, error = %e, "could not record the disconnection; retrying in the background");
-    let at = db::now();
     let db = db.clone();
     let charge_point_id = charge_point_id.clone();
     tokio::spawn(async move {
@@ -231,6 +247,7 @@ async fn record_disconnection(
         }
         tracing::error!(charger = %charge_point_id, "gave up recording a disconnection; the charger stays listed as connected until it reconnects or evcms restarts");
     });
+    None
 }
 
 /// Closes after a read error with the close code that names it.

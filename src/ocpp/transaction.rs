@@ -15,10 +15,12 @@ use rust_ocpp::v1_6::types::{AuthorizationStatus, IdTagInfo, Reason};
 use super::frame::{CallError, ErrorCode};
 use super::link::Link;
 use super::{metering, wire_name};
-use crate::charging::open::{self, Start};
+use crate::charging::open::{self, Opened, Start};
 use crate::charging::stop::{self, ChargerStop, StopOutcome, StopTarget};
 use crate::charging::tag::{self, TagStanding, TagVerdict};
 use crate::charging::{ChargingError, settle::Settled};
+use crate::events::Fact;
+use crate::events::facts::{ReservationChanged, SessionStarted};
 
 pub async fn authorize(
     link: &mut Link,
@@ -49,6 +51,7 @@ pub async fn start(
         .map_err(refused)?;
     let transaction_id = i32::try_from(opened.transaction_id)
         .map_err(|_| refused(ChargingError::TransactionIdsExhausted))?;
+    tell_start(link, &request, &opened).await;
     if let Some(session) = opened.session {
         link.remember(transaction_id, Some(session));
     }
@@ -56,6 +59,51 @@ pub async fn start(
         id_tag_info: id_tag_info(opened.standing),
         transaction_id,
     })
+}
+
+/// The live events of a committed Start: sessions it closed, the session it opened, the
+/// reservation it used.
+async fn tell_start(link: &mut Link, request: &StartTransactionRequest, opened: &Opened) {
+    let events = link.hub.events.clone();
+    for zombie in &opened.zombies_closed {
+        events.session_settled(&link.db, *zombie).await;
+    }
+    let charge_point_id = link.charge_point_id.clone();
+    let at = crate::db::stored_time(request.timestamp);
+    if let Some(session) = &opened.session {
+        link.tell(|| {
+            Fact::SessionStarted(SessionStarted {
+                session_id: session.public_id.to_string(),
+                id: session.session_id,
+                charge_point_id: charge_point_id.to_string(),
+                point_id: opened.point_id,
+                connector_number: request.connector_id,
+                customer_id: session.customer_id,
+                id_tag: request.id_tag.clone(),
+                transaction_id: opened.transaction_id,
+                status: if session.active {
+                    "Active"
+                } else {
+                    "Cancelled"
+                }
+                .to_owned(),
+                at,
+            })
+        })
+        .await;
+    }
+    if let Some(reservation) = opened.reservation_used {
+        link.tell(|| {
+            Fact::ReservationChanged(ReservationChanged {
+                id: reservation,
+                charge_point_id: charge_point_id.to_string(),
+                connector_number: i32::try_from(request.connector_id).unwrap_or(i32::MAX),
+                status: "Used".to_owned(),
+                at,
+            })
+        })
+        .await;
+    }
 }
 
 pub async fn stop(
@@ -87,8 +135,13 @@ pub async fn stop(
             .map(|_| id_tag_info(TagStanding::of(TagVerdict::Accepted)))
     };
     match outcome {
-        StopOutcome::Settled { outcome, .. } => {
+        StopOutcome::Settled {
+            outcome,
+            session_id,
+            ..
+        } => {
             link.forget(request.transaction_id);
+            link.hub.events.session_settled(&link.db, session_id).await;
             if let Settled::DifferenceBilled { extra } = outcome {
                 tracing::info!(charger = %link.charge_point_id, transaction_id = request.transaction_id,
                     %extra, "StopTransaction after a provisional close: the difference billed");
