@@ -121,8 +121,8 @@ export async function show(ctx) {
       ['Serial numbers', [c.charge_point_serial_number, c.charge_box_serial_number].filter(Boolean).join(' · ') || '—'],
       c.meter_type || c.meter_serial_number ? ['Meter', [c.meter_type, c.meter_serial_number].filter(Boolean).join(' · ')] : null,
       c.iccid || c.imsi ? ['SIM', [c.iccid, c.imsi].filter(Boolean).join(' · ')] : null,
-      ['Adopted by', c.charging_point_id ? h('a', { href: `#/points/${c.charging_point_id}/edit` }, fmt.text(c.charging_point_name)) : h('span', { class: 'muted' }, 'Not adopted')],
-      ['Station', c.station_id ? h('a', { href: `#/stations/${encodeURIComponent(c.station_id)}/edit` }, c.station_id) : '—'],
+      ['Adopted by', c.charging_point_id ? h('a', { href: `#/points/${c.charging_point_id}` }, fmt.text(c.charging_point_name)) : h('span', { class: 'muted' }, 'Not adopted')],
+      ['Station', c.station_id ? h('a', { href: `#/stations/${encodeURIComponent(c.station_id)}` }, c.station_id) : '—'],
     ]));
   }
 

@@ -83,13 +83,13 @@ export async function list(ctx) {
     columns: ({ deleteButton }) => [
       {
         key: 'charging_point_name', label: 'Name', sortable: true,
-        render: (p) => h('div', {}, h('a', { href: `#/points/${p.id}/edit` }, p.charging_point_name), h('div', { class: 'cell-sub nowrap' }, p.device_id ? `Device ${p.device_id}` : 'No device ID')),
+        render: (p) => h('div', {}, h('a', { href: `#/points/${p.id}` }, p.charging_point_name), h('div', { class: 'cell-sub nowrap' }, p.device_id ? `Device ${p.device_id}` : 'No device ID')),
       },
       {
         key: 'station_id', label: 'Station',
         render: (p) => {
           const s = stationById.get(p.station_id);
-          return h('div', {}, s ? s.station_name : fmt.text(p.station_name), p.station_id ? h('div', { class: 'cell-sub' }, h('code', {}, p.station_id)) : null);
+          return h('div', {}, p.station_id ? h('a', { href: `#/stations/${encodeURIComponent(p.station_id)}` }, s ? s.station_name : fmt.text(p.station_name)) : '—', p.station_id ? h('div', { class: 'cell-sub' }, h('code', {}, p.station_id)) : null);
         },
       },
       { key: 'charger_type', label: 'Type', render: (p) => h('div', {}, fmt.text(p.charger_type), h('div', { class: 'cell-sub nowrap' }, fmt.text(p.phase))) },

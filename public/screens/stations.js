@@ -68,7 +68,7 @@ export async function list(ctx) {
           'div',
           { class: 'station-name' },
           coverThumbnail(s),
-          h('div', {}, h('a', { href: `#/stations/${enc(s.station_id)}/edit` }, s.station_name), h('div', { class: 'cell-sub' }, fmt.organization(s.organization))),
+          h('div', {}, h('a', { href: `#/stations/${enc(s.station_id)}` }, s.station_name), h('div', { class: 'cell-sub' }, fmt.organization(s.organization))),
         ),
       },
       { key: 'city', label: 'Location', sortable: true, render: place },
@@ -193,7 +193,7 @@ function uploadRefusal(file, err) {
  * those who may change data, Make cover, Move left/right, Delete and an upload control. `station`
  * is null on the New station page, which has none yet.
  */
-function imagesPanel(station) {
+export function imagesPanel(station) {
   const titleId = nextId('station-images');
   const heading = h('h2', { id: titleId, class: 'card-title' }, 'Images');
   if (!station) {
