@@ -16,6 +16,7 @@ import { statusCell } from './sessions.js';
 const enc = encodeURIComponent;
 const kwhOf = (wh) => (wh === null || wh === undefined ? '—' : fmt.kwh(Number(wh) / 1000));
 const RECENT = 10;
+const sessionFigures = (s) => `${fmt.text(s.customer_name)} · ${kwhOf(s.energy_wh)} · ${fmt.money(s.running_cost ?? fmt.estimatedCost(s), s.currency)} so far`;
 
 /**
  * The tariff whose numeric id is `id`. The API reads a tariff by its code only, so the tariffs are
@@ -143,7 +144,7 @@ export async function show(ctx) {
             if (!s) return h('span', { class: 'muted' }, 'None');
             return h('div', { class: 'active-session', dataset: { session: s.session_id } },
               h('a', { href: `#/sessions/${enc(s.session_id)}` }, h('code', {}, s.session_id)),
-              h('div', { class: 'cell-sub' }, `${fmt.text(s.customer_name)} · ${kwhOf(s.energy_wh)} · ${fmt.money(s.running_cost ?? fmt.estimatedCost(s), s.currency)} so far`));
+              h('div', { class: 'cell-sub' }, sessionFigures(s)));
           },
         },
       ],
@@ -202,7 +203,9 @@ export async function show(ctx) {
       if (!s) return;
       s.energy_wh = e.energy_wh;
       if (e.running_cost !== undefined && e.running_cost !== null) s.running_cost = e.running_cost;
-      renderConnectors();
+      // In place: rebuilding the table every few seconds would take a click or the focus away.
+      const el = connectors.querySelector(`.active-session[data-session="${CSS.escape(s.session_id)}"] .cell-sub`);
+      if (el) el.textContent = sessionFigures(s); else renderConnectors();
     },
   }, () => { loadPoint().then(loadSessions); });
 

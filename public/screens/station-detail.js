@@ -17,6 +17,8 @@ import { imagesPanel } from './stations.js';
 
 const enc = encodeURIComponent;
 const kwhOf = (wh) => (wh === null || wh === undefined ? '—' : fmt.kwh(Number(wh) / 1000));
+const costOf = (s) => fmt.money(s.running_cost ?? fmt.estimatedCost(s), s.currency);
+const pointFigures = (s) => `${fmt.text(s.customer_name)} · ${kwhOf(s.energy_wh)}`;
 const epoch = (s) => Math.floor(new Date(s).getTime() / 1000);
 
 export async function show(ctx) {
@@ -161,7 +163,7 @@ export async function show(ctx) {
             if (!s) return h('span', { class: 'muted' }, 'None');
             return h('div', { class: 'active-session', dataset: { session: s.session_id } },
               h('a', { href: `#/sessions/${enc(s.session_id)}` }, h('code', {}, s.session_id)),
-              h('div', { class: 'cell-sub' }, `${fmt.text(s.customer_name)} · ${kwhOf(s.energy_wh)}`));
+              h('div', { class: 'cell-sub' }, pointFigures(s)));
           },
         },
       ],
@@ -195,7 +197,7 @@ export async function show(ctx) {
         { key: 'customer_name', label: 'Customer', render: (s) => (s.customer_id ? h('a', { href: `#/customers/${s.customer_id}` }, fmt.text(s.customer_name)) : fmt.text(s.customer_name)) },
         { key: 'start_time', label: 'Started', render: (s) => fmt.dateTime(s.start_time) },
         { key: 'energy_wh', label: 'Energy', align: 'num', render: (s) => h('span', { class: 'live-energy' }, kwhOf(s.energy_wh)) },
-        { key: 'running_cost', label: 'Cost so far', align: 'num', render: (s) => fmt.money(s.running_cost ?? fmt.estimatedCost(s), s.currency) },
+        { key: 'running_cost', label: 'Cost so far', align: 'num', render: (s) => h('span', { class: 'live-cost' }, costOf(s)) },
       ],
     }));
   }
@@ -252,8 +254,11 @@ export async function show(ctx) {
       if (!s) return;
       s.energy_wh = e.energy_wh;
       if (e.running_cost !== undefined && e.running_cost !== null) s.running_cost = e.running_cost;
-      renderSessions();
-      renderPoints();
+      // In place: rebuilding the tables every few seconds would take a click or the focus away.
+      const row = sessionsBox.querySelector(`tr[data-key="${CSS.escape(s.session_id)}"]`);
+      const cell = pointsBox.querySelector(`.active-session[data-session="${CSS.escape(s.session_id)}"] .cell-sub`);
+      if (row) { row.querySelector('.live-energy').textContent = kwhOf(s.energy_wh); row.querySelector('.live-cost').textContent = costOf(s); } else renderSessions();
+      if (cell) cell.textContent = pointFigures(s); else renderPoints();
     },
   }, () => { loadPoints(); loadSessions(); loadFigures(); });
 
