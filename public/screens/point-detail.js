@@ -9,6 +9,7 @@ import { confirmDialog } from '../components/modal.js';
 import { dataTable } from '../components/table.js';
 import { toast } from '../components/toast.js';
 import { card, details, errorBanner, loadingBox } from '../components/detail.js';
+import { tariffById } from '../components/pickers.js';
 import * as api from '../services/api.js';
 import { live } from '../services/events.js';
 import { statusCell } from './sessions.js';
@@ -17,20 +18,6 @@ const enc = encodeURIComponent;
 const kwhOf = (wh) => (wh === null || wh === undefined ? '—' : fmt.kwh(Number(wh) / 1000));
 const RECENT = 10;
 const sessionFigures = (s) => `${fmt.text(s.customer_name)} · ${kwhOf(s.energy_wh)} · ${fmt.money(s.running_cost ?? fmt.estimatedCost(s), s.currency)} so far`;
-
-/**
- * The tariff whose numeric id is `id`. The API reads a tariff by its code only, so the tariffs are
- * searched page by page (there are few) until it is found.
- */
-async function tariffById(id) {
-  for (let page = 1; page <= 10; page += 1) {
-    const res = await api.listTariffs({ page, limit: 100 });
-    const t = (res.data || []).find((x) => x.id === id);
-    if (t) return t;
-    if (!res.pagination || page >= res.pagination.pages) break;
-  }
-  return null;
-}
 
 export async function show(ctx) {
   const id = ctx.params.id;

@@ -448,8 +448,15 @@ async function scenario(base) {
   // 3. Charging point with 2 connectors; first the 2nd connector above max_power.
   await go(`#/points/new`);
   await type(`${fld('charging_point_name')} input`, P.name);
+  // Stations and tariffs are searched as one types, not loaded as a list; enums are the API's.
+  check('point form: the station and tariff pickers hold no preloaded list', (await evalJs(`return document.querySelector('${fld('station_id')} select').options.length + document.querySelector('${fld('tariff_id')} select').options.length;`)) === 0);
+  const api = (await (await fetch(`${base}/api/openapi.json`)).json()).components.schemas;
+  const offered = await evalJs(`return ['charger_type', 'phase', 'oem_list'].map((n) => [...document.querySelector('[data-field="' + n + '"] select').options].map((o) => o.value).filter(Boolean));`);
+  check('point form: charger types, phases and OEMs are the API description’s', js(offered) === js([api.ChargerType.enum, api.Phase.enum, api.Oem.enum]), js(offered));
+  await type(`${fld('station_id')} input`, S.name.split(' ')[1]);
   await choose(`${fld('station_id')} select`, { value: S.code });
   await type(`${fld('device_id')} input`, P.device);
+  await type(`${fld('tariff_id')} input`, T.name);
   await choose(`${fld('tariff_id')} select`, { label: T.name });
   await choose(`${fld('charger_type')} select`, { value: 'AC' });
   await choose(`${fld('phase')} select`, { value: 'Phase Y' });
@@ -484,6 +491,8 @@ async function scenario(base) {
   await go(`#/points/${pt.id}/edit`);
   await waitFor(`document.querySelectorAll('.connector-row').length === 2`, 'edit form with 2 connectors');
   check('point edit: form loads the 2 connectors', (await evalJs(`return document.querySelector('${fld('connectors[1].power')} input').value;`)) === '11');
+  await waitFor(`${text(`${fld('station_id')} select`)}.includes(${js(S.name)}) && ${text(`${fld('tariff_id')} select`)}.includes(${js(T.name)})`, 'the station and tariff named in the edit form’s pickers');
+  check('point edit: the pickers name the point’s station and tariff (with its price)', (await evalJs(`return ${text(`${fld('tariff_id')} select`)};`)).includes('18.50'));
   await shot('point-edit');
 
   // 4. Customer, then a 500 credit from the detail screen.
