@@ -71,7 +71,7 @@ export async function show(ctx) {
           h('button', { type: 'button', class: 'btn btn-danger-ghost', onclick: remove }, 'Delete'))
         : null);
     let tariffText;
-    if (p.tariff_id === null || p.tariff_id === undefined) tariffText = h('span', { class: 'muted' }, 'None: sessions here are not billed');
+    if (p.tariff_id === null || p.tariff_id === undefined) tariffText = h('span', { class: 'muted' }, 'None');
     else if (!tariff) tariffText = `Tariff #${p.tariff_id}`;
     else {
       tariffText = h('span', { class: 'point-tariff' },
