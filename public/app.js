@@ -12,6 +12,8 @@ import * as chargers from './screens/chargers.js';
 import * as chargerDetail from './screens/charger-detail.js';
 import * as dashboard from './screens/dashboard.js';
 import * as sessionDetail from './screens/session-detail.js';
+import * as stationDetail from './screens/station-detail.js';
+import * as pointDetail from './screens/point-detail.js';
 import * as events from './services/events.js';
 import * as users from './screens/users.js';
 
@@ -20,9 +22,11 @@ const ROUTES = [
   ['/dashboard', dashboard.screen, 'dashboard', 'Dashboard'],
   ['/stations', stations.list, 'stations', 'Stations'],
   ['/stations/new', stations.form, 'stations', 'New station'],
+  ['/stations/:id', stationDetail.show, 'stations', 'Station'],
   ['/stations/:id/edit', stations.form, 'stations', 'Edit station'],
   ['/points', points.list, 'points', 'Charging points'],
   ['/points/new', points.form, 'points', 'New charging point'],
+  ['/points/:id', pointDetail.show, 'points', 'Charging point'],
   ['/points/:id/edit', points.form, 'points', 'Edit charging point'],
   ['/tariffs', tariffs.list, 'tariffs', 'Tariffs'],
   ['/tariffs/new', tariffs.form, 'tariffs', 'New tariff'],

@@ -26,7 +26,8 @@ export function formField(spec, value) {
   }
 
   if (spec.type === 'checkboxes') {
-    const selected = new Set(Array.isArray(value) ? value : []);
+    // allByDefault: every option ticked when there is no value yet (e.g. a new station's days).
+    const selected = new Set(Array.isArray(value) ? value : spec.allByDefault ? spec.options.map(([v]) => v) : []);
     const boxes = spec.options.map(([v, label]) =>
       h('label', { class: 'check' }, h('input', { type: 'checkbox', name: spec.name, value: v, checked: selected.has(v) }), ' ', label),
     );

@@ -84,3 +84,59 @@ export async function searchTariffs(text) {
   const rows = (await api.listTariffs({ search: text, limit: 10 })).data || [];
   return rows.map((t) => [t.id, `${t.tariff_name} (${t.tariff_id})`]);
 }
+
+/** Active tariffs whose code or name matches, with their price: [[id, "Name (CODE) · ₹18.50/kWh"]]. */
+export async function searchActiveTariffs(text) {
+  const rows = (await api.listTariffs({ search: text, status: 'Active', limit: 10 })).data || [];
+  return rows.map((t) => [t.id, tariffLabel(t)]);
+}
+
+const tariffLabel = (t) => `${t.tariff_name} (${t.tariff_id}) · ${Number(t.base_charges).toFixed(2)} ${t.currency}/kWh${t.status === 'Active' ? '' : ' — inactive'}`;
+
+/**
+ * The tariff whose numeric id is `id` (null when there is none). The API reads a tariff by its
+ * code only, so the tariffs are paged through (there are few) until it is found.
+ */
+export async function tariffById(id) {
+  for (let page = 1; page <= 10; page += 1) {
+    const res = await api.listTariffs({ page, limit: 100 });
+    const t = (res.data || []).find((x) => String(x.id) === String(id));
+    if (t) return t;
+    if (!res.pagination || page >= res.pagination.pages) break;
+  }
+  return null;
+}
+
+/**
+ * A search picker as a form field (type 'custom' of components/form.js), for a station or a
+ * tariff: `value` is the current choice, whose label `describe(value)` resolves (async) for an
+ * edit form. `clearLabel` offers a button that chooses nothing (read() then gives null).
+ */
+export function pickerField({ name, label, placeholder, help, search, value, describe, clearLabel }) {
+  const has = value !== null && value !== undefined && value !== '';
+  let cleared = false;
+  const p = searchPicker({ name, label, placeholder, help, search, initial: has ? [String(value), String(value)] : null, onPick: () => { cleared = false; } });
+  if (has && describe) {
+    describe(value).then((text) => {
+      const opt = [...p.list.options].find((o) => o.value === String(value));
+      if (opt && text) opt.textContent = text;
+    }).catch(() => {});
+  }
+  if (clearLabel) {
+    const clear = h('button', { type: 'button', class: 'btn btn-small btn-ghost picker-clear' }, clearLabel);
+    clear.addEventListener('click', () => {
+      cleared = true;
+      p.input.value = '';
+      replace(p.list, h('option', { value: '', selected: true }, clearLabel));
+      p.list.value = '';
+    });
+    p.el.querySelector('.picker-status').before(clear);
+  }
+  return { el: p.el, read: () => (cleared ? null : p.read()), focus: p.focus };
+}
+
+/** "Name (CODE) · price" of the tariff with numeric id `id`, for pickerField's describe. */
+export const describeTariff = async (id) => { const t = await tariffById(id); return t ? tariffLabel(t) : `Tariff #${id}`; };
+
+/** "Name (CODE)" of the station `code`, for pickerField's describe. */
+export const describeStation = async (code) => { const s = await api.getStation(code); return `${s.station_name} (${s.station_id})`; };

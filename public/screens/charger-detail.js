@@ -121,8 +121,8 @@ export async function show(ctx) {
       ['Serial numbers', [c.charge_point_serial_number, c.charge_box_serial_number].filter(Boolean).join(' · ') || '—'],
       c.meter_type || c.meter_serial_number ? ['Meter', [c.meter_type, c.meter_serial_number].filter(Boolean).join(' · ')] : null,
       c.iccid || c.imsi ? ['SIM', [c.iccid, c.imsi].filter(Boolean).join(' · ')] : null,
-      ['Adopted by', c.charging_point_id ? h('a', { href: `#/points/${c.charging_point_id}/edit` }, fmt.text(c.charging_point_name)) : h('span', { class: 'muted' }, 'Not adopted')],
-      ['Station', c.station_id ? h('a', { href: `#/stations/${encodeURIComponent(c.station_id)}/edit` }, c.station_id) : '—'],
+      ['Adopted by', c.charging_point_id ? h('a', { href: `#/points/${c.charging_point_id}` }, fmt.text(c.charging_point_name)) : h('span', { class: 'muted' }, 'Not adopted')],
+      ['Station', c.station_id ? h('a', { href: `#/stations/${encodeURIComponent(c.station_id)}` }, c.station_id) : '—'],
     ]));
   }
 
@@ -150,7 +150,7 @@ export async function show(ctx) {
             if (!s) return h('span', { class: 'muted' }, 'None');
             return h('div', { class: 'active-session', dataset: { session: s.session_id } },
               h('a', { href: `#/sessions/${encodeURIComponent(s.session_id)}` }, h('code', {}, s.session_id)),
-              h('div', { class: 'cell-sub' }, `${fmt.text(s.customer_name)} · ${h2kwh(s.energy_wh)} · ${fmt.money(s.running_cost ?? fmt.estimatedCost(s), s.currency)} so far`));
+              h('div', { class: 'cell-sub' }, sessionFigures(s)));
           },
         },
         mayChange ? { key: 'actions', label: 'Actions', align: 'actions', render: connectorActions } : null,
@@ -465,7 +465,9 @@ export async function show(ctx) {
       const s = sessions.find((x) => x.session_id === e.session_id);
       if (!s) return;
       Object.assign(s, { energy_wh: e.energy_wh, running_cost: e.running_cost });
-      renderConnectors();
+      // In place: rebuilding the table every few seconds would take a click or the focus away.
+      const el = connectors.querySelector(`.active-session[data-session="${CSS.escape(s.session_id)}"] .cell-sub`);
+      if (el) el.textContent = sessionFigures(s); else renderConnectors();
     },
     'command.answered': (e) => { if (mine(e)) loadLog(); },
     'reservation.changed': (e) => { if (!e || mine(e)) loadReservations(); },
@@ -478,4 +480,5 @@ export async function show(ctx) {
   loadConfiguration();
 }
 
+const sessionFigures = (s) => `${fmt.text(s.customer_name)} · ${h2kwh(s.energy_wh)} · ${fmt.money(s.running_cost ?? fmt.estimatedCost(s), s.currency)} so far`;
 const h2kwh = (wh) => (wh === null || wh === undefined ? '—' : fmt.kwh(wh / 1000));

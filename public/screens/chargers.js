@@ -40,7 +40,7 @@ function adoptedBy(c) {
   return h(
     'div',
     {},
-    h('a', { href: `#/points/${c.charging_point_id}/edit` }, fmt.text(c.charging_point_name)),
+    h('a', { href: `#/points/${c.charging_point_id}` }, fmt.text(c.charging_point_name)),
     c.station_id ? h('div', { class: 'cell-sub' }, h('code', {}, c.station_id)) : null,
   );
 }

@@ -8,17 +8,17 @@ import { filterBar } from '../components/filter-bar.js';
 import { confirmDialog } from '../components/modal.js';
 import { toast } from '../components/toast.js';
 import * as api from '../services/api.js';
+import { enumOptions } from '../services/enums.js';
 import { idTagsCard } from './customer-id-tags.js';
-
-const TYPES = [['Credit', 'Credit'], ['Debit', 'Debit']];
 
 export async function show(ctx) {
   const id = ctx.params.id;
   const back = h('a', { class: 'back-link', href: '#/customers' }, '‹ Customers');
   replace(ctx.main, back, h('p', { class: 'loading' }, 'Loading…'));
   let customer;
+  let types;
   try {
-    customer = await api.getCustomer(id);
+    [customer, types] = await Promise.all([api.getCustomer(id), enumOptions('WalletTransactionType')]);
   } catch (err) {
     if (!ctx.isCurrent()) return;
     replace(ctx.main, back, h('div', { class: 'banner banner-error', role: 'alert' }, h('strong', {}, err.status === 404 ? 'Customer not found. ' : 'Could not load the customer. '), err.message));
@@ -74,7 +74,7 @@ export async function show(ctx) {
       {
         legend: null,
         fields: [
-          { name: 'transaction_type', label: 'Type', type: 'select', required: true, options: TYPES, help: 'Debit only for manual corrections.' },
+          { name: 'transaction_type', label: 'Type', type: 'select', required: true, options: types, help: 'Debit only for manual corrections.' },
           { name: 'amount', label: `Amount (${fmt.WALLET_CURRENCY})`, type: 'number', required: true, step: '0.01', min: '0.01', inputmode: 'decimal' },
           { name: 'description', label: 'Description', maxlength: 255, placeholder: 'e.g. Top-up at counter' },
           { name: 'reference_id', label: 'Reference', maxlength: 255, placeholder: 'Receipt / payment ID', help: 'A reference can be used once per type; repeats are refused.' },
@@ -121,7 +121,7 @@ export async function show(ctx) {
     h('h2', { id: 'cust-ledger', class: 'card-title' }, 'Wallet transactions'),
     filterBar({
       fields: [
-        { name: 'transaction_type', label: 'Type', type: 'select', options: TYPES },
+        { name: 'transaction_type', label: 'Type', type: 'select', options: types },
         { name: 'created_from', label: 'From', type: 'date' },
         { name: 'created_to', label: 'To', type: 'date' },
       ],

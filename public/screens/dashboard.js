@@ -164,7 +164,7 @@ export async function screen(ctx) {
       rows: chargers,
       rowKey: (c) => c.charge_point_id,
       columns: [
-        { key: 'charge_point_id', label: 'Charger', render: (c) => h('div', {}, h('a', { href: `#/chargers/${encodeURIComponent(c.charge_point_id)}` }, c.charge_point_id), c.charging_point_name ? h('div', { class: 'cell-sub' }, c.charging_point_name) : null) },
+        { key: 'charge_point_id', label: 'Charger', render: (c) => h('div', {}, h('a', { href: `#/chargers/${encodeURIComponent(c.charge_point_id)}` }, c.charge_point_id), c.charging_point_name ? h('div', { class: 'cell-sub' }, c.charging_point_id ? h('a', { href: `#/points/${c.charging_point_id}` }, c.charging_point_name) : c.charging_point_name, c.station_id ? [' · ', h('a', { href: `#/stations/${encodeURIComponent(c.station_id)}`, class: 'dash-station' }, c.station_id)] : null) : null) },
         { key: 'connected', label: 'Connection', render: (c) => h('span', { class: 'dash-connection' }, badge(c.connected ? 'Connected' : 'Offline')) },
         {
           key: 'connectors', label: 'Connectors',

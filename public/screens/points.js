@@ -6,15 +6,18 @@ import { badge } from '../components/badge.js';
 import { listView, rowActions } from '../components/list-view.js';
 import { resourceForm } from '../components/resource-form.js';
 import * as api from '../services/api.js';
+import { schemaEnum } from '../services/enums.js';
+import { pickerField, searchStations, searchActiveTariffs, describeStation, describeTariff } from '../components/pickers.js';
 
-const CHARGER_TYPES = [['AC', 'AC'], ['DC', 'DC']];
-const PHASES = [['Phase R', 'Phase R'], ['Phase Y', 'Phase Y'], ['Phase B', 'Phase B']];
-const OEMS = [['Massive Mobility', 'Massive Mobility'], ['EVRE', 'EVRE'], ['Okaya', 'Okaya']];
 const CONNECTOR_IDS = ['1', '2', '3'];
-const CONNECTOR_TYPES = ['type2', 'ccs2', 'type1', 'gbt', 'nacs', 'ac_socket'].map((t) => [t, fmt.connectorType(t)]);
 const MAX_CONNECTORS = 3;
+const pairs = (values) => values.map((v) => [v, v]);
 
-const tariffLabel = (t) => `${t.tariff_name} · ${fmt.money(t.base_charges, t.currency)}/kWh`;
+/** The choices of the point's enums, from the API description (GET /api/openapi.json). */
+async function choices() {
+  const [chargerTypes, phases, oems, connectorTypes] = await Promise.all(['ChargerType', 'Phase', 'Oem', 'ConnectorType'].map(schemaEnum));
+  return { chargerTypes: pairs(chargerTypes), phases: pairs(phases), oems: pairs(oems), connectorTypes: connectorTypes.map((t) => [t, fmt.connectorType(t)]) };
+}
 
 /** Loads a list for a picker; resolves [] (and logs) when the resource is unavailable. */
 async function optional(promise) {
@@ -48,9 +51,10 @@ function connectorChips(p) {
 
 export async function list(ctx) {
   replace(ctx.main, h('p', { class: 'loading' }, 'Loading…'));
-  const [tariffs, stations] = await Promise.all([
+  const [tariffs, stations, enums] = await Promise.all([
     optional(api.listAll(api.listTariffs)),
     optional(api.listAll(api.listStations)),
+    choices(),
   ]);
   if (!ctx.isCurrent()) return;
   const tariffById = new Map((tariffs || []).map((t) => [t.id, t]));
@@ -73,9 +77,9 @@ export async function list(ctx) {
     filters: [
       { name: 'search', label: 'Search', type: 'search', placeholder: 'Name or device ID' },
       stationFilter,
-      { name: 'charger_type', label: 'Type', type: 'select', options: CHARGER_TYPES },
-      { name: 'phase', label: 'Phase', type: 'select', options: PHASES },
-      { name: 'oem_list', label: 'OEM', type: 'select', options: OEMS },
+      { name: 'charger_type', label: 'Type', type: 'select', options: enums.chargerTypes },
+      { name: 'phase', label: 'Phase', type: 'select', options: enums.phases },
+      { name: 'oem_list', label: 'OEM', type: 'select', options: enums.oems },
       tariffFilter,
       { name: 'created_from', label: 'Created from', type: 'date' },
       { name: 'created_to', label: 'Created to', type: 'date' },
@@ -83,13 +87,13 @@ export async function list(ctx) {
     columns: ({ deleteButton }) => [
       {
         key: 'charging_point_name', label: 'Name', sortable: true,
-        render: (p) => h('div', {}, h('a', { href: `#/points/${p.id}/edit` }, p.charging_point_name), h('div', { class: 'cell-sub nowrap' }, p.device_id ? `Device ${p.device_id}` : 'No device ID')),
+        render: (p) => h('div', {}, h('a', { href: `#/points/${p.id}` }, p.charging_point_name), h('div', { class: 'cell-sub nowrap' }, p.device_id ? `Device ${p.device_id}` : 'No device ID')),
       },
       {
         key: 'station_id', label: 'Station',
         render: (p) => {
           const s = stationById.get(p.station_id);
-          return h('div', {}, s ? s.station_name : fmt.text(p.station_name), p.station_id ? h('div', { class: 'cell-sub' }, h('code', {}, p.station_id)) : null);
+          return h('div', {}, p.station_id ? h('a', { href: `#/stations/${encodeURIComponent(p.station_id)}` }, s ? s.station_name : fmt.text(p.station_name)) : '—', p.station_id ? h('div', { class: 'cell-sub' }, h('code', {}, p.station_id)) : null);
         },
       },
       { key: 'charger_type', label: 'Type', render: (p) => h('div', {}, fmt.text(p.charger_type), h('div', { class: 'cell-sub nowrap' }, fmt.text(p.phase))) },
@@ -117,7 +121,7 @@ export async function list(ctx) {
 }
 
 /** The connectors editor: 1–3 rows of connector number, type and power, with inline errors. */
-function connectorsEditor(initial) {
+function connectorsEditor(initial, connectorTypes) {
   const rowsEl = h('div', { class: 'connector-rows' });
   const addBtn = h('button', { type: 'button', class: 'btn btn-small btn-secondary' }, '+ Add connector');
   const count = h('span', { class: 'field-help', 'aria-live': 'polite' });
@@ -150,7 +154,7 @@ function connectorsEditor(initial) {
     const used = new Set(rows.map((r) => r.cid.value));
     const cidValue = c.connector_id ? String(c.connector_id) : CONNECTOR_IDS.find((x) => !used.has(x)) || '1';
     const cid = h('select', {}, CONNECTOR_IDS.map((x) => h('option', { value: x, selected: x === cidValue }, x)));
-    const type = h('select', {}, CONNECTOR_TYPES.map(([v, l]) => h('option', { value: v, selected: v === (c.connector_type || 'type2') }, l)));
+    const type = h('select', {}, connectorTypes.map(([v, l]) => h('option', { value: v, selected: v === (c.connector_type || 'type2') }, l)));
     const power = h('input', { type: 'number', step: '0.01', min: '0', inputmode: 'decimal', value: c.power ?? '', required: true });
     const remove = h('button', { type: 'button', class: 'btn btn-small btn-danger-ghost' }, 'Remove');
     const title = h('h3', { class: 'connector-title' });
@@ -207,50 +211,42 @@ export function form(ctx) {
     isEdit,
     load: () => api.getPoint(id),
     defaults: { station_id: ctx.query.station_id || null, charger_type: 'AC', phase: 'Phase R' },
-    prepare: async () => {
-      const [stations, tariffs] = await Promise.all([
-        optional(api.listAll(api.listStations)),
-        optional(api.listAll(api.listTariffs)),
-      ]);
-      return { stations, tariffs };
-    },
-    sections: (point, { stations, tariffs }) => {
-      const usable = (tariffs || []).filter((t) => t.status === 'Active' || (point && t.id === point.tariff_id));
+    prepare: choices,
+    sections: (point, { chargerTypes, phases, oems, connectorTypes }) => {
       return [
         {
           legend: 'Charging point',
           fields: [
             { name: 'charging_point_name', label: 'Name', required: true, maxlength: 255 },
-            stations
-              ? { name: 'station_id', label: 'Station', type: 'select', required: true, options: stations.map((s) => [s.station_id, `${s.station_name} (${s.station_id})`]) }
-              : { name: 'station_id', label: 'Station code', required: true, maxlength: 255, help: 'The station list could not be loaded; type the station code.' },
+            {
+              name: 'station_id', type: 'custom',
+              render: (v) => pickerField({ name: 'station_id', label: 'Station', placeholder: 'Code or name', help: 'Type to search the stations by code or name.', search: searchStations, value: v, describe: describeStation }),
+            },
             { name: 'device_id', label: 'Device ID (OCPP identity)', maxlength: 48, help: 'The charge point identity it connects with over OCPP. Optional.' },
             {
-              name: 'tariff_id', label: 'Tariff', type: 'select', emptyLabel: 'No tariff',
-              options: usable.map((t) => [t.id, tariffLabel(t) + (t.status === 'Active' ? '' : ' — inactive')]),
-              unknownLabel: (v) => `Tariff #${v}`,
-              help: tariffs ? 'Only active tariffs are offered.' : 'The tariff list could not be loaded.',
+              name: 'tariff_id', type: 'custom',
+              render: (v) => pickerField({ name: 'tariff_id', label: 'Tariff', placeholder: 'Code or name', help: 'Type to search the active tariffs by code or name.', search: searchActiveTariffs, value: v, describe: describeTariff, clearLabel: 'No tariff' }),
             },
           ],
         },
         {
           legend: 'Hardware',
           fields: [
-            { name: 'charger_type', label: 'Charger type', type: 'select', required: true, options: CHARGER_TYPES },
-            { name: 'phase', label: 'Phase', type: 'select', required: true, options: PHASES },
-            { name: 'oem_list', label: 'OEM', type: 'select', required: true, options: OEMS },
+            { name: 'charger_type', label: 'Charger type', type: 'select', required: true, options: chargerTypes },
+            { name: 'phase', label: 'Phase', type: 'select', required: true, options: phases },
+            { name: 'oem_list', label: 'OEM', type: 'select', required: true, options: oems },
             { name: 'max_power', label: 'Max power (kW)', type: 'number', step: '0.01', min: 0, inputmode: 'decimal' },
           ],
         },
         {
           legend: null,
-          fields: [{ name: 'connectors', type: 'custom', full: true, render: (v) => connectorsEditor(v) }],
+          fields: [{ name: 'connectors', type: 'custom', full: true, render: (v) => connectorsEditor(v, connectorTypes) }],
         },
       ];
     },
     transform: (body) => {
-      // The select gives the tariff id as text; the API wants the numeric id.
-      if ('tariff_id' in body && body.tariff_id !== null) body.tariff_id = Number(body.tariff_id);
+      // The picker gives the tariff id as text; the API wants the numeric id.
+      if ('tariff_id' in body && body.tariff_id !== null) body.tariff_id = body.tariff_id === '' ? null : Number(body.tariff_id);
       return body;
     },
     save: (body) => (isEdit ? api.updatePoint(id, body) : api.createPoint(body)),

@@ -68,8 +68,8 @@ export async function show(ctx) {
     replace(summary, details([
       ['Customer', s.customer_id ? h('a', { href: `#/customers/${s.customer_id}` }, fmt.text(s.customer_name)) : fmt.text(s.customer_name)],
       ['Id tag', s.id_tag ? h('code', {}, s.id_tag) : '—'],
-      ['Charging point', h('span', {}, h('a', { href: `#/points/${s.charging_point_id}/edit` }, fmt.text(s.charging_point_name)), ` · connector ${fmt.text(s.connector_number)}`)],
-      ['Station', h('a', { href: `#/stations/${encodeURIComponent(s.station_id)}/edit` }, s.station_id)],
+      ['Charging point', h('span', {}, h('a', { href: `#/points/${s.charging_point_id}` }, fmt.text(s.charging_point_name)), ` · connector ${fmt.text(s.connector_number)}`)],
+      ['Station', h('a', { href: `#/stations/${encodeURIComponent(s.station_id)}` }, s.station_id)],
       ['Started', fmt.dateTime(s.start_time)],
       ['Ended', running ? 'Still charging' : fmt.dateTime(s.end_time)],
       ['Energy', h('span', { class: 'session-energy', dataset: { wh: String(s.energy_wh ?? '') } }, `${fmt.kwh(energyKwh())}${running ? ' so far' : ''}`)],

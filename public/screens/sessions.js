@@ -9,8 +9,8 @@ import { openModal } from '../components/modal.js';
 import { dataTable, pagination } from '../components/table.js';
 import { toast } from '../components/toast.js';
 import * as api from '../services/api.js';
+import { enumOptions } from '../services/enums.js';
 
-const STATUSES = [['Active', 'Active'], ['Completed', 'Completed'], ['Cancelled', 'Cancelled']];
 
 function duration(s) {
   if (!s.start_time) return '';
@@ -21,7 +21,10 @@ function duration(s) {
   return s.end_time ? text : `${text} so far`;
 }
 
-export function list(ctx) {
+export async function list(ctx) {
+  replace(ctx.main, h('p', { class: 'loading' }, 'Loading…'));
+  const statuses = await enumOptions('SessionStatus');
+  if (!ctx.isCurrent()) return;
   listView(ctx, {
     title: 'Sessions',
     intro: 'Charging sessions reported by the chargers. A session whose charger never sent its Stop can be settled by hand, and a settled bill corrected.',
@@ -30,7 +33,7 @@ export function list(ctx) {
     fetch: api.listSessions,
     filters: [
       { name: 'search', label: 'Search', type: 'search', placeholder: 'Session ID or ID tag' },
-      { name: 'status', label: 'Status', type: 'select', options: STATUSES },
+      { name: 'status', label: 'Status', type: 'select', options: statuses },
       { name: 'station_id', label: 'Station code', type: 'text' },
       { name: 'customer_id', label: 'Customer #', type: 'text', inputmode: 'numeric' },
       { name: 'charging_point_id', label: 'Point #', type: 'text', inputmode: 'numeric' },

@@ -8,10 +8,15 @@ import { confirmDialog } from '../components/modal.js';
 import { resourceForm } from '../components/resource-form.js';
 import { toast } from '../components/toast.js';
 import * as api from '../services/api.js';
+import { enumOptions } from '../services/enums.js';
 
-const STATUSES = [['Active', 'Active'], ['Inactive', 'Inactive'], ['Maintenance', 'Maintenance']];
-const GRID_PHASES = [['Single Phase', 'Single Phase'], ['Three Phase', 'Three Phase']];
-const DAYS = ['sunday', 'monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday'].map((d) => [d, d[0].toUpperCase() + d.slice(1)]);
+const dayLabel = (d) => d[0].toUpperCase() + d.slice(1);
+
+/** The station's enums (status, grid phase, weekdays) from the API description. */
+async function choices() {
+  const [statuses, gridPhases, days] = await Promise.all([enumOptions('StationStatus'), enumOptions('GridPhase'), enumOptions('Weekday', dayLabel)]);
+  return { statuses, gridPhases, days };
+}
 const enc = encodeURIComponent;
 
 function place(s) {
@@ -37,7 +42,7 @@ async function organizationOptions() {
 
 export async function list(ctx) {
   replace(ctx.main, h('p', { class: 'loading' }, 'Loading…'));
-  const orgs = await organizationOptions();
+  const [orgs, { statuses, gridPhases }] = await Promise.all([organizationOptions(), choices()]);
   if (!ctx.isCurrent()) return;
   listView(ctx, {
     title: 'Stations',
@@ -49,11 +54,11 @@ export async function list(ctx) {
     fetch: api.listStations,
     filters: [
       { name: 'search', label: 'Search', type: 'search', placeholder: 'Name, code, address' },
-      { name: 'status', label: 'Status', type: 'select', options: STATUSES },
+      { name: 'status', label: 'Status', type: 'select', options: statuses },
       orgs
         ? { name: 'organization', label: 'Organization', type: 'select', options: orgs }
         : { name: 'organization', label: 'Organization code', type: 'text' },
-      { name: 'grid_phase', label: 'Grid phase', type: 'select', options: GRID_PHASES },
+      { name: 'grid_phase', label: 'Grid phase', type: 'select', options: gridPhases },
       { name: 'city', label: 'City', type: 'text' },
       { name: 'state', label: 'State', type: 'text' },
       { name: 'country', label: 'Country', type: 'text' },
@@ -68,7 +73,7 @@ export async function list(ctx) {
           'div',
           { class: 'station-name' },
           coverThumbnail(s),
-          h('div', {}, h('a', { href: `#/stations/${enc(s.station_id)}/edit` }, s.station_name), h('div', { class: 'cell-sub' }, fmt.organization(s.organization))),
+          h('div', {}, h('a', { href: `#/stations/${enc(s.station_id)}` }, s.station_name), h('div', { class: 'cell-sub' }, fmt.organization(s.organization))),
         ),
       },
       { key: 'city', label: 'Location', sortable: true, render: place },
@@ -98,10 +103,11 @@ export async function form(ctx) {
     backHref: '#/stations',
     isEdit,
     load: async () => (station = await api.getStation(id)),
-    prepare: async () => ({ orgs: await organizationOptions() }),
-    defaults: { status: 'Active', country: 'India', grid_phase: 'Three Phase', working_days: DAYS.map(([d]) => d) },
+    prepare: async () => ({ orgs: await organizationOptions(), ...(await choices()) }),
+    // Every weekday of the API description (Weekday) is ticked on a new station.
+    defaults: { status: 'Active', country: 'India', grid_phase: 'Three Phase', working_days: null },
     toValues: (s) => ({ ...s, opening_time: fmt.timeHM(s.opening_time), closing_time: fmt.timeHM(s.closing_time) }),
-    sections: (station, { orgs }) => [
+    sections: (station, { orgs, statuses, gridPhases, days }) => [
       {
         legend: 'Station',
         fields: [
@@ -110,8 +116,8 @@ export async function form(ctx) {
           orgs
             ? { name: 'organization', label: 'Organization', type: 'select', required: true, options: orgs }
             : { name: 'organization', label: 'Organization code', required: true, maxlength: 255, help: 'The organization list could not be loaded; type the code.' },
-          { name: 'status', label: 'Status', type: 'select', required: true, options: STATUSES },
-          { name: 'grid_phase', label: 'Grid phase', type: 'select', required: true, options: GRID_PHASES },
+          { name: 'status', label: 'Status', type: 'select', required: true, options: statuses },
+          { name: 'grid_phase', label: 'Grid phase', type: 'select', required: true, options: gridPhases },
         ],
       },
       {
@@ -129,7 +135,7 @@ export async function form(ctx) {
       {
         legend: 'Opening hours',
         fields: [
-          { name: 'working_days', label: 'Working days', type: 'checkboxes', options: DAYS, full: true },
+          { name: 'working_days', label: 'Working days', type: 'checkboxes', options: days, full: true, allByDefault: !isEdit },
           { name: 'opening_time', label: 'Opens at', type: 'time' },
           { name: 'closing_time', label: 'Closes at', type: 'time' },
         ],
@@ -193,7 +199,7 @@ function uploadRefusal(file, err) {
  * those who may change data, Make cover, Move left/right, Delete and an upload control. `station`
  * is null on the New station page, which has none yet.
  */
-function imagesPanel(station) {
+export function imagesPanel(station) {
   const titleId = nextId('station-images');
   const heading = h('h2', { id: titleId, class: 'card-title' }, 'Images');
   if (!station) {

@@ -1,16 +1,20 @@
 // Tariffs: list with filters, create/edit form, delete (409 when points use the tariff).
-import { h } from '../components/dom.js';
+import { h, replace } from '../components/dom.js';
 import * as fmt from '../components/format.js';
 import { badge } from '../components/badge.js';
 import { listView, rowActions } from '../components/list-view.js';
 import { resourceForm } from '../components/resource-form.js';
 import * as api from '../services/api.js';
+import { enumOptions } from '../services/enums.js';
 
-export const CURRENCIES = [['INR', 'INR — Indian rupee'], ['USD', 'USD — US dollar']];
-const STATUSES = [['Active', 'Active'], ['Inactive', 'Inactive']];
+const CURRENCY_NAMES = { INR: 'Indian rupee', USD: 'US dollar' };
+const currencyLabel = (c) => (CURRENCY_NAMES[c] ? `${c} — ${CURRENCY_NAMES[c]}` : c);
 const enc = encodeURIComponent;
 
-export function list(ctx) {
+export async function list(ctx) {
+  replace(ctx.main, h('p', { class: 'loading' }, 'Loading…'));
+  const [statuses, currencies] = await Promise.all([enumOptions('TariffStatus'), enumOptions('Currency')]);
+  if (!ctx.isCurrent()) return;
   listView(ctx, {
     title: 'Tariffs',
     intro: 'Energy prices per kWh and tax, assigned to charging points.',
@@ -21,8 +25,8 @@ export function list(ctx) {
     fetch: api.listTariffs,
     filters: [
       { name: 'search', label: 'Search', type: 'search', placeholder: 'Name or code' },
-      { name: 'status', label: 'Status', type: 'select', options: STATUSES },
-      { name: 'currency', label: 'Currency', type: 'select', options: CURRENCIES.map(([v]) => [v, v]) },
+      { name: 'status', label: 'Status', type: 'select', options: statuses },
+      { name: 'currency', label: 'Currency', type: 'select', options: currencies },
       { name: 'created_from', label: 'Created from', type: 'date' },
       { name: 'created_to', label: 'Created to', type: 'date' },
     ],
@@ -54,20 +58,24 @@ export function form(ctx) {
     isEdit,
     load: () => api.getTariff(id),
     defaults: { currency: 'INR', status: 'Active' },
-    sections: () => [
+    prepare: async () => {
+      const [statuses, currencies] = await Promise.all([enumOptions('TariffStatus'), enumOptions('Currency', currencyLabel)]);
+      return { statuses, currencies };
+    },
+    sections: (tariff, { statuses, currencies }) => [
       {
         legend: 'Tariff',
         fields: [
           { name: 'tariff_id', label: 'Tariff code', required: !isEdit, readonly: isEdit, maxlength: 255, placeholder: 'e.g. TRF-STD-INR', help: isEdit ? 'The code cannot be changed.' : 'Letters, digits and - _ . : — cannot be changed later.' },
           { name: 'tariff_name', label: 'Name', required: true, maxlength: 255, placeholder: 'e.g. Standard AC' },
-          { name: 'status', label: 'Status', type: 'select', required: true, options: STATUSES, help: 'Only active tariffs can be assigned to charging points.' },
+          { name: 'status', label: 'Status', type: 'select', required: true, options: statuses, help: 'Only active tariffs can be assigned to charging points.' },
           { name: 'created_by', label: 'Created by', maxlength: 255 },
         ],
       },
       {
         legend: 'Price',
         fields: [
-          { name: 'currency', label: 'Currency', type: 'select', required: true, options: CURRENCIES },
+          { name: 'currency', label: 'Currency', type: 'select', required: true, options: currencies },
           { name: 'base_charges', label: 'Base charge per kWh', type: 'number', required: true, step: '0.01', min: 0, inputmode: 'decimal', help: 'Before tax, two decimals at most.' },
           { name: 'tax', label: 'Tax (%)', type: 'number', required: true, step: '0.01', min: 0, max: 100, inputmode: 'decimal', help: '0 to 100.' },
         ],

@@ -13,3 +13,8 @@ export async function ocppEnum(name) {
   if (!Array.isArray(values)) throw new Error(`The API description names no enum ${name}`);
   return values;
 }
+
+/** The enum schema `name` as select options [[value, label]]; `label(value)` names a value. */
+export async function enumOptions(name, label = (v) => v) {
+  return (await schemaEnum(name)).map((v) => [v, label(v)]);
+}

@@ -448,8 +448,15 @@ async function scenario(base) {
   // 3. Charging point with 2 connectors; first the 2nd connector above max_power.
   await go(`#/points/new`);
   await type(`${fld('charging_point_name')} input`, P.name);
+  // Stations and tariffs are searched as one types, not loaded as a list; enums are the API's.
+  check('point form: the station and tariff pickers hold no preloaded list', (await evalJs(`return document.querySelector('${fld('station_id')} select').options.length + document.querySelector('${fld('tariff_id')} select').options.length;`)) === 0);
+  const api = (await (await fetch(`${base}/api/openapi.json`)).json()).components.schemas;
+  const offered = await evalJs(`return ['charger_type', 'phase', 'oem_list'].map((n) => [...document.querySelector('[data-field="' + n + '"] select').options].map((o) => o.value).filter(Boolean));`);
+  check('point form: charger types, phases and OEMs are the API description’s', js(offered) === js([api.ChargerType.enum, api.Phase.enum, api.Oem.enum]), js(offered));
+  await type(`${fld('station_id')} input`, S.name.split(' ')[1]);
   await choose(`${fld('station_id')} select`, { value: S.code });
   await type(`${fld('device_id')} input`, P.device);
+  await type(`${fld('tariff_id')} input`, T.name);
   await choose(`${fld('tariff_id')} select`, { label: T.name });
   await choose(`${fld('charger_type')} select`, { value: 'AC' });
   await choose(`${fld('phase')} select`, { value: 'Phase Y' });
@@ -484,6 +491,8 @@ async function scenario(base) {
   await go(`#/points/${pt.id}/edit`);
   await waitFor(`document.querySelectorAll('.connector-row').length === 2`, 'edit form with 2 connectors');
   check('point edit: form loads the 2 connectors', (await evalJs(`return document.querySelector('${fld('connectors[1].power')} input').value;`)) === '11');
+  await waitFor(`${text(`${fld('station_id')} select`)}.includes(${js(S.name)}) && ${text(`${fld('tariff_id')} select`)}.includes(${js(T.name)})`, 'the station and tariff named in the edit form’s pickers');
+  check('point edit: the pickers name the point’s station and tariff (with its price)', (await evalJs(`return ${text(`${fld('tariff_id')} select`)};`)).includes('18.50'));
   await shot('point-edit');
 
   // 4. Customer, then a 500 credit from the detail screen.
@@ -690,6 +699,11 @@ async function scenario(base) {
       await waitFor(`document.querySelector('.dash-chargers')?.getAttribute('aria-busy') === 'false'`, 'the dashboard for the viewer');
       check('viewer: the dashboard has nothing to change', !(await evalJs(`return [...document.querySelectorAll('#main button')].some((b) => /Delete|Edit|Settle|Remote|Reset/.test(b.textContent));`)));
     }
+    if (SIM) {
+      await go(`#/stations/${S.code}`);
+      await waitFor(`document.querySelector('.station-points tbody tr[data-key]')`, 'the station page for the viewer');
+      check('viewer: the station page offers neither Edit nor Delete', !(await evalJs(`return !!document.querySelector('#main .page-actions');`)));
+    }
     if (IMAGES) {
       await go(`#/stations/${S.code}/edit`);
       await waitFor(`document.querySelector('.station-images .image-tile.is-cover img')`, 'the station’s images for the viewer');
@@ -814,6 +828,53 @@ async function liveConsole({ base, getJson, postJson, custId, S, T }) {
   const balance = (500 - billed).toFixed(2);
   await waitFor(`${text('.balance-amount')}.includes(${js(balance)})`, 'the wallet lower by the bill');
   check('customer page: the wallet is lower by the bill', Number((await getJson(`/customers/${custId}`)).body.wallet_balance).toFixed(2) === balance, balance);
+
+  await detailPages({ postJson, S, T, simPoint: made.body });
+}
+
+/**
+ * The station and point pages, each opened from its list: the station shows its data, its points
+ * with their connectors, and a status the simulated charger reports arrives there without a
+ * reload; the point shows its tariff with the price, the charger link, its connectors with their
+ * status and its sessions (the remote-started one among them).
+ */
+async function detailPages({ postJson, S, T, simPoint }) {
+  const noReload = `window.__e2eNoReload === true`;
+  await go('#/stations');
+  await click(`.results a[href="#/stations/${S.code}"]`);
+  const status = (n) => `document.querySelector('.station-points [data-point="${simPoint.id}"][data-connector="${n}"] .badge')?.textContent`;
+  await waitFor(`location.hash === '#/stations/${S.code}' && ${status(1)} === 'Available' && ${status(2)} === 'Available'
+    && document.querySelector('.station-figures [data-tile="online"] .tile-value')?.textContent !== '—'`, 'the station page with the simulated charger’s connectors');
+  const about = await evalJs(`return ${text('[aria-labelledby="st-about"]')} + ' | ' + ${text('[aria-labelledby="st-contact"]')};`);
+  check('station page: opened from the list, shows organization, address, hours, days and contact',
+    about.includes('Massive Mobility') && about.includes(S.city) && about.includes('08:00–22:00') && about.includes('Mon, Tue, Wed, Thu, Fri') && about.includes(S.email), about);
+  const pts = await evalJs(`return ${text('.station-points tbody')};`);
+  check('station page: lists its points with their connectors', pts.includes('E2E Sim Bay') && pts.includes(SIM)
+    && (await evalJs(`return document.querySelectorAll('.station-points [data-point="${simPoint.id}"][data-connector]').length;`)) === 2, pts);
+  check('station page: today’s figures, the 30-day energy chart and the images', (await evalJs(`return Number(document.querySelector('.chart')?.dataset.points || 0);`)) === 30
+    && (await evalJs(`return ${text('.station-figures [data-tile="online"] .tile-value')};`)).includes('of')
+    && (await evalJs(`return !!document.querySelector('.station-images');`)));
+  check('station page: an admin is offered Edit and Delete', (await evalJs(`return [...document.querySelectorAll('#main .page-actions a, #main .page-actions button')].map((b) => b.textContent).join(',');`)) === 'Edit,Delete');
+  await evalJs('window.__e2eNoReload = true; return true;');
+  const inop = await postJson(`/chargers/${SIM}/commands/ChangeAvailability`, { connectorId: 2, type: 'Inoperative' });
+  await waitFor(`${status(2)} === 'Unavailable'`, 'connector 2 Unavailable on the station page', 15_000);
+  check('station page: a connector status from the charger appears without a reload', inop.status === 200 && (await evalJs(`return ${noReload};`)));
+  await shot('station-page');
+  await postJson(`/chargers/${SIM}/commands/ChangeAvailability`, { connectorId: 2, type: 'Operative' });
+  await waitFor(`${status(2)} === 'Available'`, 'connector 2 Available again on the station page', 15_000);
+
+  await go('#/points');
+  await click(`.results a[href="#/points/${simPoint.id}"]`);
+  const pconn = (n) => `document.querySelector('.point-connectors tr[data-key="${n}"]')`;
+  await waitFor(`location.hash === '#/points/${simPoint.id}' && ${pconn(1)} && ${pconn(2)} && ${text('[aria-labelledby="pt-about"]')}.includes('18.50')
+    && document.querySelector('.point-sessions tbody tr[data-key]')`, 'the point page');
+  const pAbout = await evalJs(`return ${text('[aria-labelledby="pt-about"]')} + ' | ' + ${text('[aria-labelledby="pt-hardware"]')};`);
+  check('point page: opened from the list, shows station, tariff with its price, charger type, phase, OEM and max power',
+    pAbout.includes(S.name) && pAbout.includes(T.name) && pAbout.includes('₹18.50/kWh') && pAbout.includes('AC') && pAbout.includes('Phase R') && pAbout.includes('EVRE') && pAbout.includes('22 kW'), pAbout);
+  check('point page: the device ID links to the charger page', (await evalJs(`return document.querySelector('#main a.point-charger')?.getAttribute('href');`)) === `#/chargers/${SIM}`);
+  check('point page: both connectors with their live status', (await evalJs(`return ${pconn(1)}.querySelector('.badge').textContent + ',' + ${pconn(2)}.querySelector('.badge').textContent;`)) === 'Available,Available');
+  check('point page: its recent sessions include the remote-started one', (await evalJs(`return ${text('.point-sessions tbody')};`)).includes(simSession));
+  await shot('point-page');
 }
 
 /**
