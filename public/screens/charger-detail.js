@@ -12,6 +12,7 @@ import { toast } from '../components/toast.js';
 import { searchPicker, searchCustomerTags } from '../components/pickers.js';
 import { actionLabel, answerText, answeredOk, errorText, logAnswer } from '../components/commands.js';
 import * as api from '../services/api.js';
+import { messagesDialog } from './chargers.js';
 import { live } from '../services/events.js';
 import { ocppEnum } from '../services/enums.js';
 
@@ -41,7 +42,9 @@ export async function show(ctx) {
       card('Commands', 'ch-commands', mayChange ? commandBar : h('p', { class: 'muted' }, 'Your role may look at this charger but not send it commands.'))),
     card('Connectors', 'ch-connectors', connectors),
     card('Configuration', 'ch-config', config),
-    card('Command log', 'ch-log', log),
+    card('Command log', 'ch-log',
+      h('p', {}, h('button', { type: 'button', class: 'btn btn-small btn-ghost', onclick: () => messagesDialog({ charge_point_id: id }) }, 'OCPP message log…')),
+      log),
     h('div', { class: 'pair-grid' },
       card('Reservations', 'ch-reservations', reservations),
       card('Local authorization list', 'ch-local-list', localList)),

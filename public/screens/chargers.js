@@ -137,7 +137,7 @@ function payload(m) {
 }
 
 /** The charger's OCPP frames, in and out, page by page, newest first, in a dialog. */
-function messagesDialog(c) {
+export function messagesDialog(c) {
   const id = c.charge_point_id;
   const listId = nextId('msg-actions');
   const actionsSeen = new Set();

@@ -761,6 +761,13 @@ async function liveConsole({ base, getJson, postJson, custId, S, T }) {
   const about = await evalJs(`return ${text('[aria-labelledby="ch-about"]')};`);
   check('charger page: connection, boot data and the adopting point', about.includes('Connected since') && about.includes('Accepted') && about.includes('MM-DC60-2C') && about.includes('E2E Sim Bay'), about);
   const result = text('.command-result');
+  // The charger's conversation with evcms, from its page.
+  await click('button', 'OCPP message log…');
+  await waitFor(`document.querySelector('dialog[open] .results')?.getAttribute('aria-busy') === 'false' && ${text('dialog[open] .results tbody')}.includes('BootNotification')`, 'the message log from the charger page');
+  const frames = await evalJs(`return [...document.querySelectorAll('dialog[open] .results tbody tr')].map((r) => r.textContent).join(' ');`);
+  check('charger page: the OCPP message log shows the charger’s frames in and out', frames.includes('BootNotification') && frames.includes('StatusNotification'), frames.slice(0, 200));
+  await click('dialog[open] .modal-actions .btn-secondary', 'Close');
+  await waitFor(`!document.querySelector('dialog[open]')`, 'message log closed');
   // Configuration: read, then a key changed in the table.
   await click('button', 'Read configuration');
   await waitFor(`${result}.includes('Get configuration: the charger reported') && document.querySelector('[aria-labelledby="ch-config"] tbody tr[data-key]')`, 'the configuration table');
