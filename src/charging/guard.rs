@@ -7,9 +7,11 @@
 //! flagged for an operator.
 //!
 //! The wallet is read when a session's first reading arrives and again only when the cost nears
-//! what was read (or after [`REREAD_AFTER`]), so the hot path rarely pays a query for it.
+//! what was read (or after [`REREAD_AFTER`]). Reads run in the background: a MeterValues answer
+//! never waits for the wallet or for the charger.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rust_decimal::Decimal;
@@ -25,10 +27,14 @@ use crate::{on_read, on_write};
 /// same customer spend from it too.
 const REREAD_AFTER: Duration = Duration::from_secs(60);
 
-/// What one connection's guard remembers of each of its sessions.
-#[derive(Debug, Default)]
+/// Sessions remembered per connection before the memories are dropped.
+const REMEMBERED: usize = 64;
+
+/// What one connection's guard remembers of each of its sessions (shared with the background
+/// reads it starts).
+#[derive(Debug, Default, Clone)]
 pub struct Watch {
-    sessions: HashMap<i64, Seen>,
+    sessions: Arc<Mutex<HashMap<i64, Seen>>>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -38,71 +44,99 @@ struct Seen {
     read_at: Instant,
     /// The stop was requested: nothing more to do for this session.
     tripped: bool,
+    /// A read is under way.
+    reading: bool,
 }
 
-/// Sessions remembered per connection before the oldest memories are dropped.
-const REMEMBERED: usize = 64;
+/// One session's reading, as the guard needs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading<'a> {
+    pub charge_point_id: &'a str,
+    pub transaction_id: i32,
+    pub session: &'a RunningSession,
+    pub cost: Money,
+}
 
 impl Watch {
-    /// Looks at `session`'s running cost `cost`; when the wallet cannot pay for more, asks the
-    /// charger `charge_point_id` to stop it (in the background: the meter reading's answer does
-    /// not wait for the charger).
-    pub async fn reading(
-        &mut self,
-        commands: &Commands,
-        charge_point_id: &str,
-        transaction_id: i32,
-        session: &RunningSession,
-        cost: Money,
-    ) -> Result<(), sqlx::Error> {
-        let (Some(margin), Some(customer)) = (commands.rules.guard_margin, session.customer_id)
+    /// Looks at a session's running cost; when the wallet may be running dry, reads it in the
+    /// background and, if it cannot pay for more, asks the charger to stop the session.
+    pub fn reading(&self, commands: &Commands, r: Reading<'_>) {
+        let (Some(margin), Some(customer)) = (commands.rules.guard_margin, r.session.customer_id)
         else {
-            return Ok(());
+            return;
         };
-        let cost = cost.decimal();
+        let cost = r.cost.decimal();
         let margin = margin.decimal();
-        let seen = self.sessions.get(&session.session_id).copied();
-        if seen.is_some_and(|s| s.tripped) {
-            return Ok(());
+        let session = r.session.session_id;
+        {
+            let mut sessions = self.lock();
+            let seen = sessions.get(&session).copied();
+            let settled = seen.is_some_and(|s| {
+                s.tripped
+                    || s.reading
+                    || (s.read_at.elapsed() < REREAD_AFTER
+                        && s.available - cost >= margin * Decimal::TWO)
+            });
+            if settled {
+                return;
+            }
+            if sessions.len() >= REMEMBERED && seen.is_none() {
+                sessions.clear();
+            }
+            sessions.insert(
+                session,
+                Seen {
+                    available: seen.map_or(Decimal::ZERO, |s| s.available),
+                    read_at: seen.map_or_else(Instant::now, |s| s.read_at),
+                    tripped: false,
+                    reading: true,
+                },
+            );
         }
-        let fresh = seen.filter(|s| {
-            s.read_at.elapsed() < REREAD_AFTER && s.available - cost >= margin * Decimal::TWO
+        let watch = self.clone();
+        let commands = commands.clone();
+        let charge_point_id = r.charge_point_id.to_owned();
+        let transaction_id = r.transaction_id;
+        tokio::spawn(async move {
+            let available = match available_for(&commands.db, customer, session).await {
+                Ok(available) => available,
+                Err(e) => {
+                    // Tried again at the next reading.
+                    tracing::warn!(session, error = %e, "the balance guard could not read the wallet");
+                    watch.lock().remove(&session);
+                    return;
+                }
+            };
+            let tripped = available - cost < margin;
+            watch.lock().insert(
+                session,
+                Seen {
+                    available,
+                    read_at: Instant::now(),
+                    tripped,
+                    reading: false,
+                },
+            );
+            if tripped {
+                tracing::info!(charger = %charge_point_id, transaction_id, %available, %cost,
+                    "the balance guard stops a session whose wallet runs dry");
+                metrics::counter!("balance_guard_stops_total").increment(1);
+                stop(
+                    commands,
+                    charge_point_id,
+                    transaction_id,
+                    session,
+                    available,
+                    cost,
+                )
+                .await;
+            }
         });
-        if fresh.is_some() {
-            return Ok(());
-        }
-        let available = available_for(&commands.db, customer, session.session_id).await?;
-        let tripped = available - cost < margin;
-        if self.sessions.len() >= REMEMBERED {
-            self.sessions.clear();
-        }
-        self.sessions.insert(
-            session.session_id,
-            Seen {
-                available,
-                read_at: Instant::now(),
-                tripped,
-            },
-        );
-        if tripped {
-            tracing::info!(charger = charge_point_id, transaction_id, %available, %cost,
-                "the balance guard stops a session whose wallet runs dry");
-            metrics::counter!("balance_guard_stops_total").increment(1);
-            tokio::spawn(stop(
-                commands.clone(),
-                charge_point_id.to_owned(),
-                transaction_id,
-                session.session_id,
-                available,
-                cost,
-            ));
-        }
-        Ok(())
     }
 
-    /// Forgets a session that ended.
-    pub fn forget(&mut self, session_id: i64) {
-        self.sessions.remove(&session_id);
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Seen>> {
+        // Every change is one insert or remove: a poisoned map is still consistent.
+        self.sessions.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use super::frame::CallError;
 use super::link::{Link, internal};
 use super::wire_name;
+use crate::charging::guard;
 use crate::db;
 use crate::db::meter_values::SampleRow;
 use crate::db::stored_time;
@@ -96,21 +97,13 @@ pub async fn meter_values(
     }
     if let (Some(session), Some(cost), Some(transaction_id)) = (live, cost, request.transaction_id)
     {
-        let hub = link.hub.clone();
-        // The samples are stored: a failed wallet read only delays the guard to the next reading.
-        if let Err(e) = link
-            .guard
-            .reading(
-                &hub.commands,
-                &link.charge_point_id,
-                transaction_id,
-                &session,
-                cost,
-            )
-            .await
-        {
-            tracing::warn!(charger = %link.charge_point_id, error = %e, "the balance guard could not read the wallet");
-        }
+        let reading = guard::Reading {
+            charge_point_id: &link.charge_point_id,
+            transaction_id,
+            session: &session,
+            cost,
+        };
+        link.guard.reading(&link.hub.commands, reading);
     }
     Ok(MeterValuesResponse {})
 }
