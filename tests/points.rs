@@ -68,6 +68,9 @@ async fn creates_a_point_with_its_connectors(backend: Backend) {
     assert_eq!(point["station_id"], "STN-P");
     assert_eq!(point["device_id"], "CP*01@blr.in");
     assert_eq!(point["tariff_id"], tariff["id"]);
+    // Lists show names without another request.
+    assert_eq!(point["tariff_name"], tariff["tariff_name"]);
+    assert_eq!(point["station_name"], "Koramangala Hub");
     assert_eq!(point["oem_list"], "Massive Mobility");
     assert_eq!(point["deleted"], false);
     assert_eq!(connector_ids(&point), ["1", "2"]);
@@ -101,6 +104,7 @@ async fn creates_a_point_with_its_connectors(backend: Backend) {
         .await;
     assert_eq!(plain["max_power"], Value::Null);
     assert_eq!(plain["tariff_id"], Value::Null);
+    assert_eq!(plain["tariff_name"], Value::Null);
     assert_eq!(plain["device_id"], Value::Null);
     assert_eq!(
         app.get("/api/cms/points/999999").await.0,

@@ -19,15 +19,6 @@ async function choices() {
   return { chargerTypes: pairs(chargerTypes), phases: pairs(phases), oems: pairs(oems), connectorTypes: connectorTypes.map((t) => [t, fmt.connectorType(t)]) };
 }
 
-/** Loads a list for a picker; resolves [] (and logs) when the resource is unavailable. */
-async function optional(promise) {
-  try {
-    return await promise;
-  } catch (err) {
-    console.warn('could not load options:', err.message);
-    return null;
-  }
-}
 
 function connectorChips(p) {
   const cs = Array.isArray(p.connectors) ? [...p.connectors] : [];
@@ -51,20 +42,11 @@ function connectorChips(p) {
 
 export async function list(ctx) {
   replace(ctx.main, h('p', { class: 'loading' }, 'Loading…'));
-  const [tariffs, stations, enums] = await Promise.all([
-    optional(api.listAll(api.listTariffs)),
-    optional(api.listAll(api.listStations)),
-    choices(),
-  ]);
+  const enums = await choices();
   if (!ctx.isCurrent()) return;
-  const tariffById = new Map((tariffs || []).map((t) => [t.id, t]));
-  const stationById = new Map((stations || []).map((s) => [s.station_id, s]));
-  const stationFilter = stations
-    ? { name: 'station_id', label: 'Station', type: 'select', options: stations.map((s) => [s.station_id, `${s.station_name} (${s.station_id})`]) }
-    : { name: 'station_id', label: 'Station code', type: 'text' };
-  const tariffFilter = tariffs
-    ? { name: 'tariff_id', label: 'Tariff', type: 'select', options: tariffs.map((t) => [String(t.id), t.tariff_name]) }
-    : null;
+  // Rows carry their station's and tariff's names; the filters take codes and search as one
+  // types, so no list of every station or tariff is loaded.
+  const stationFilter = { name: 'station_id', label: 'Station code', type: 'text', placeholder: 'e.g. STN-BLR-01' };
 
   listView(ctx, {
     title: 'Charging points',
@@ -80,7 +62,6 @@ export async function list(ctx) {
       { name: 'charger_type', label: 'Type', type: 'select', options: enums.chargerTypes },
       { name: 'phase', label: 'Phase', type: 'select', options: enums.phases },
       { name: 'oem_list', label: 'OEM', type: 'select', options: enums.oems },
-      tariffFilter,
       { name: 'created_from', label: 'Created from', type: 'date' },
       { name: 'created_to', label: 'Created to', type: 'date' },
     ].filter(Boolean),
@@ -92,8 +73,7 @@ export async function list(ctx) {
       {
         key: 'station_id', label: 'Station',
         render: (p) => {
-          const s = stationById.get(p.station_id);
-          return h('div', {}, p.station_id ? h('a', { href: `#/stations/${encodeURIComponent(p.station_id)}` }, s ? s.station_name : fmt.text(p.station_name)) : '—', p.station_id ? h('div', { class: 'cell-sub' }, h('code', {}, p.station_id)) : null);
+          return h('div', {}, p.station_id ? h('a', { href: `#/stations/${encodeURIComponent(p.station_id)}` }, p.station_name || p.station_id) : '—', p.station_id ? h('div', { class: 'cell-sub' }, h('code', {}, p.station_id)) : null);
         },
       },
       { key: 'charger_type', label: 'Type', render: (p) => h('div', {}, fmt.text(p.charger_type), h('div', { class: 'cell-sub nowrap' }, fmt.text(p.phase))) },
@@ -103,8 +83,7 @@ export async function list(ctx) {
         key: 'tariff_id', label: 'Tariff',
         render: (p) => {
           if (p.tariff_id === null || p.tariff_id === undefined) return h('span', { class: 'muted' }, 'None');
-          const t = tariffById.get(p.tariff_id);
-          return t ? t.tariff_name : p.tariff_name || `#${p.tariff_id}`;
+          return p.tariff_name || `#${p.tariff_id}`;
         },
       },
       { key: 'connectors', label: 'Connectors', render: connectorChips },

@@ -11,7 +11,11 @@ use crate::{on_read, on_tx};
 /// The columns of [`PointRow`], as a macro so queries can be `concat!`-ed into static strings.
 macro_rules! columns {
     () => {
-        "id, charging_point_name, station_id, device_id, tariff_id, charger_type, phase, oem_list, max_power, deleted, created_at, updated_at"
+        concat!(
+            "id, charging_point_name, station_id, device_id, tariff_id, charger_type, phase, oem_list, max_power, deleted, created_at, updated_at, ",
+            "(SELECT s.station_name FROM charging_stations s WHERE s.station_id = charging_points.station_id) AS station_name, ",
+            "(SELECT t.tariff_name FROM tariffs t WHERE t.id = charging_points.tariff_id) AS tariff_name"
+        )
     };
 }
 

@@ -22,6 +22,8 @@ pub struct PointRow {
     pub deleted: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    pub station_name: Option<String>,
+    pub tariff_name: Option<String>,
 }
 
 /// A connector (plug) of a charging point as stored and shown.
@@ -62,6 +64,10 @@ pub struct Point {
     pub deleted: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The station's name, for lists that show it without another request.
+    pub station_name: Option<String>,
+    /// The tariff's name (null without a tariff).
+    pub tariff_name: Option<String>,
     /// Live connectors, by connector_id.
     pub connectors: Vec<Connector>,
 }
@@ -81,6 +87,8 @@ impl Point {
             deleted: row.deleted,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            station_name: row.station_name,
+            tariff_name: row.tariff_name,
             connectors,
         }
     }
