@@ -13,6 +13,7 @@ import { searchPicker, searchCustomerTags } from '../components/pickers.js';
 import { actionLabel, answerText, answeredOk, errorText, logAnswer } from '../components/commands.js';
 import * as api from '../services/api.js';
 import { messagesDialog } from './chargers.js';
+import { connectorColumns, sessionFigures } from '../components/connectors.js';
 import { live } from '../services/events.js';
 import { ocppEnum } from '../services/enums.js';
 
@@ -139,23 +140,7 @@ export async function show(ctx) {
       rows,
       rowKey: (k) => k.connector_id,
       columns: [
-        { key: 'connector_id', label: 'Connector', render: (k) => h('div', {}, `#${k.connector_id}`, h('div', { class: 'cell-sub' }, `${fmt.connectorType(k.connector_type)} · ${fmt.kw(k.power)}`)) },
-        {
-          key: 'status', label: 'Status',
-          render: (k) => h('div', { class: 'connector-status' }, badge(k.status, 'No status yet'),
-            k.error_code && k.error_code !== 'NoError' ? h('div', { class: 'cell-sub' }, k.error_code) : null,
-            k.status_at ? h('div', { class: 'cell-sub nowrap' }, `since ${fmt.dateTime(k.status_at)}`) : null),
-        },
-        {
-          key: 'session', label: 'Active session',
-          render: (k) => {
-            const s = activeOn(k.connector_id);
-            if (!s) return h('span', { class: 'muted' }, 'None');
-            return h('div', { class: 'active-session', dataset: { session: s.session_id } },
-              h('a', { href: `#/sessions/${encodeURIComponent(s.session_id)}` }, h('code', {}, s.session_id)),
-              h('div', { class: 'cell-sub' }, sessionFigures(s)));
-          },
-        },
+        ...connectorColumns(activeOn),
         mayChange ? { key: 'actions', label: 'Actions', align: 'actions', render: connectorActions } : null,
       ].filter(Boolean),
     }));
@@ -483,5 +468,3 @@ export async function show(ctx) {
   loadConfiguration();
 }
 
-const sessionFigures = (s) => `${fmt.text(s.customer_name)} · ${h2kwh(s.energy_wh)} · ${fmt.money(s.running_cost ?? fmt.estimatedCost(s), s.currency)} so far`;
-const h2kwh = (wh) => (wh === null || wh === undefined ? '—' : fmt.kwh(wh / 1000));

@@ -10,10 +10,10 @@ import { dataTable } from '../components/table.js';
 import { searchPicker, searchStations } from '../components/pickers.js';
 import * as api from '../services/api.js';
 import { live, onState } from '../services/events.js';
+import { kwhOf } from '../components/connectors.js';
 
 const tile = (label, key, sub) => h('div', { class: 'tile', dataset: { tile: key } }, h('p', { class: 'tile-label' }, label), h('p', { class: 'tile-value' }, '—'), sub ? h('p', { class: 'tile-sub' }, sub) : null);
 const setTile = (root, key, value) => { const el = root.querySelector(`[data-tile="${key}"] .tile-value`); if (el) el.textContent = value; };
-const kwhOf = (wh) => (wh === null || wh === undefined ? '—' : fmt.kwh(Number(wh) / 1000));
 const epoch = (s) => Math.floor(new Date(s).getTime() / 1000);
 
 export async function screen(ctx) {

@@ -13,11 +13,10 @@ import { tariffById } from '../components/pickers.js';
 import * as api from '../services/api.js';
 import { live } from '../services/events.js';
 import { statusCell } from './sessions.js';
+import { connectorColumns, kwhOf, sessionFigures } from '../components/connectors.js';
 
 const enc = encodeURIComponent;
-const kwhOf = (wh) => (wh === null || wh === undefined ? '—' : fmt.kwh(Number(wh) / 1000));
 const RECENT = 10;
-const sessionFigures = (s) => `${fmt.text(s.customer_name)} · ${kwhOf(s.energy_wh)} · ${fmt.money(s.running_cost ?? fmt.estimatedCost(s), s.currency)} so far`;
 
 export async function show(ctx) {
   const id = ctx.params.id;
@@ -117,23 +116,7 @@ export async function show(ctx) {
       rows,
       rowKey: (k) => k.connector_id,
       columns: [
-        { key: 'connector_id', label: 'Connector', render: (k) => h('div', {}, `#${k.connector_id}`, h('div', { class: 'cell-sub' }, `${fmt.connectorType(k.connector_type)} · ${fmt.kw(k.power)}`)) },
-        {
-          key: 'status', label: 'Status',
-          render: (k) => h('div', { class: 'connector-status' }, badge(k.status, 'No status yet'),
-            k.error_code && k.error_code !== 'NoError' ? h('div', { class: 'cell-sub' }, k.error_code) : null,
-            k.status_at ? h('div', { class: 'cell-sub nowrap' }, `since ${fmt.dateTime(k.status_at)}`) : null),
-        },
-        {
-          key: 'session', label: 'Active session',
-          render: (k) => {
-            const s = activeOn(k.connector_id);
-            if (!s) return h('span', { class: 'muted' }, 'None');
-            return h('div', { class: 'active-session', dataset: { session: s.session_id } },
-              h('a', { href: `#/sessions/${enc(s.session_id)}` }, h('code', {}, s.session_id)),
-              h('div', { class: 'cell-sub' }, sessionFigures(s)));
-          },
-        },
+        ...connectorColumns(activeOn),
       ],
     }));
   }

@@ -14,9 +14,9 @@ import { card, details, errorBanner, loadingBox, tile, setTile } from '../compon
 import * as api from '../services/api.js';
 import { live } from '../services/events.js';
 import { imagesPanel } from './stations.js';
+import { kwhOf } from '../components/connectors.js';
 
 const enc = encodeURIComponent;
-const kwhOf = (wh) => (wh === null || wh === undefined ? '—' : fmt.kwh(Number(wh) / 1000));
 const costOf = (s) => fmt.money(s.running_cost ?? fmt.estimatedCost(s), s.currency);
 const pointFigures = (s) => `${fmt.text(s.customer_name)} · ${kwhOf(s.energy_wh)}`;
 const epoch = (s) => Math.floor(new Date(s).getTime() / 1000);
