@@ -66,7 +66,7 @@ pub async fn start(
 async fn tell_start(link: &mut Link, request: &StartTransactionRequest, opened: &Opened) {
     let events = link.hub.events.clone();
     for zombie in &opened.zombies_closed {
-        events.session_settled(&link.db, *zombie).await;
+        events.session_settled_later(&link.db, *zombie);
     }
     let charge_point_id = link.charge_point_id.clone();
     let at = crate::db::stored_time(request.timestamp);
@@ -141,7 +141,7 @@ pub async fn stop(
             ..
         } => {
             link.forget(request.transaction_id);
-            link.hub.events.session_settled(&link.db, session_id).await;
+            link.hub.events.session_settled_later(&link.db, session_id);
             if let Settled::DifferenceBilled { extra } = outcome {
                 tracing::info!(charger = %link.charge_point_id, transaction_id = request.transaction_id,
                     %extra, "StopTransaction after a provisional close: the difference billed");
