@@ -319,6 +319,32 @@ mod tests {
     }
 
     #[test]
+    fn reads_what_a_reply_says() {
+        let Ok(Incoming::Reply { body, .. }) = parse(r#"[3,"x",{"status":"Accepted"}]"#) else {
+            panic!("a reply")
+        };
+        assert!(matches!(body, ReplyBody::Result(p) if p.get() == r#"{"status":"Accepted"}"#));
+        let Ok(Incoming::Reply { body, .. }) = parse(r#"[4,"x","NotSupported","no \"cache\"",{}]"#)
+        else {
+            panic!("a reply")
+        };
+        assert!(
+            matches!(body, ReplyBody::Error { ref code, ref description } if code == "NotSupported" && description == "no \"cache\"")
+        );
+        // Details left out is still understood; a payload that is not an object is not.
+        let Ok(Incoming::Reply { body, .. }) = parse(r#"[4,"x","GenericError","oops"]"#) else {
+            panic!("a reply")
+        };
+        assert!(matches!(body, ReplyBody::Error { .. }));
+        for text in [r#"[3,"x",[]]"#, r#"[3,"x"]"#, r#"[4,"x",1,2,{}]"#] {
+            let Ok(Incoming::Reply { body, .. }) = parse(text) else {
+                panic!("a reply: {text}")
+            };
+            assert!(matches!(body, ReplyBody::Malformed(_)), "{text}");
+        }
+    }
+
+    #[test]
     fn passes_replies() {
         assert!(matches!(
             parse(r#"[3,"x",{}]"#),
