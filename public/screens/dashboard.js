@@ -142,19 +142,23 @@ export async function screen(ctx) {
 
   // ---- chargers and their connectors ----
   let chargers = [];
+  // Loads overlap when events come fast (a charger connects, then reports each connector): only
+  // the one started last may render, or an older snapshot finishing late would undo newer news.
+  let chargersLoad = 0;
   async function loadChargers() {
+    const mine = ++chargersLoad;
     try {
       // The chargers list has no station filter: the station's chargers are picked out here.
       const res = await api.listChargers({ limit: filters.station_id ? 100 : 10, sort: '-last_seen_at' });
       const shown = (res.data || []).filter((c) => !filters.station_id || c.station_id === filters.station_id).slice(0, 10);
       const rows = await Promise.all(shown.map((c) => api.getCharger(c.charge_point_id).catch(() => ({ ...c, connectors: [] }))));
-      if (!ctx.isCurrent()) return;
+      if (!ctx.isCurrent() || mine !== chargersLoad) return;
       chargers = rows;
       renderChargers();
     } catch (err) {
-      if (ctx.isCurrent()) replace(chargersBox, h('div', { class: 'banner banner-error', role: 'alert' }, `Could not load the chargers: ${err.message}`));
+      if (ctx.isCurrent() && mine === chargersLoad) replace(chargersBox, h('div', { class: 'banner banner-error', role: 'alert' }, `Could not load the chargers: ${err.message}`));
     } finally {
-      chargersBox.setAttribute('aria-busy', 'false');
+      if (mine === chargersLoad) chargersBox.setAttribute('aria-busy', 'false');
     }
   }
   function renderChargers() {
