@@ -170,15 +170,7 @@ async fn an_operator_starts_and_stops_a_charge_that_is_billed_once(backend: Back
         .map(|c| c["action"].as_str().unwrap())
         .collect();
     assert_eq!(actions, ["RemoteStopTransaction", "RemoteStartTransaction"]);
-    let metrics = app
-        .anonymous
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     for series in [
         r#"ocpp_commands_sent_total{action="RemoteStartTransaction"}"#,
         r#"ocpp_commands_answered_total{action="RemoteStopTransaction",outcome="result"}"#,

@@ -424,15 +424,7 @@ async fn a_subscriber_that_falls_behind_is_told_to_resync(backend: Backend) {
         .count();
     assert!(resyncs < subscriber.seen.len() / 2, "{resyncs} resyncs");
 
-    let metrics = app
-        .anonymous
-        .get(app.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics_text().await;
     assert!(
         metrics.contains(r#"events_resyncs_total{reason="lagged"}"#),
         "{metrics}"

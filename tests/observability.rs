@@ -35,18 +35,6 @@ fn series(text: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
         .sum()
 }
 
-async fn metrics_text(app: &TestApp) -> String {
-    let response = app.anonymous.get(app.url("/metrics")).send().await.unwrap();
-    assert_eq!(response.status(), 200);
-    assert!(
-        response.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/plain")
-    );
-    response.text().await.unwrap()
-}
-
 fn plan(id_tag: &str) -> SessionPlan {
     SessionPlan {
         energy_wh: 12_000,
@@ -64,7 +52,7 @@ async fn metrics_move_with_a_simulated_session(backend: Backend) {
         return;
     };
     let site = app.site("500.00").await;
-    let before = metrics_text(&app).await;
+    let before = app.metrics_text().await;
     play_session(
         app.charger_config(&site.device_id),
         &plan(&site.id_tag),
@@ -74,7 +62,7 @@ async fn metrics_move_with_a_simulated_session(backend: Backend) {
     .unwrap();
     let (status, _) = app.get("/api/cms/sessions?limit=5").await;
     assert_eq!(status, 200);
-    let after = metrics_text(&app).await;
+    let after = app.metrics_text().await;
     let moved = |name: &str, labels: &[(&str, &str)]| {
         series(&after, name, labels) - series(&before, name, labels)
     };

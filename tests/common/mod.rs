@@ -296,6 +296,24 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// `GET /metrics` on the public port, checked to be Prometheus text.
+    pub async fn metrics_text(&self) -> String {
+        let response = self
+            .anonymous
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain")
+        );
+        response.text().await.unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base_url)
     }
