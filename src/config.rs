@@ -160,6 +160,21 @@ pub struct Config {
     #[arg(long, env = "EVCMS_EVENTS_BUFFER", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     pub events_buffer: u64,
 
+    /// This node's name among several evcms nodes on one PostgreSQL (letters, digits, `-`, `_`,
+    /// `.`; at most 64). Generated at start when unset; set it to something stable (a host or pod
+    /// name) so a restarted node takes back, and clears, what it held before.
+    #[arg(long, env = "EVCMS_NODE_ID", value_parser = parse_node_id)]
+    pub node_id: Option<String>,
+
+    /// Seconds between a node's heartbeats in PostgreSQL (several nodes).
+    #[arg(long, env = "EVCMS_NODE_HEARTBEAT", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub node_heartbeat: u64,
+
+    /// Seconds without a heartbeat after which a node is presumed dead and the other nodes mark
+    /// its chargers disconnected (several nodes). At least twice the heartbeat.
+    #[arg(long, env = "EVCMS_NODE_TIMEOUT", default_value_t = 20, value_parser = clap::value_parser!(u64).range(2..=3600))]
+    pub node_timeout: u64,
+
     /// Serve Prometheus metrics (`GET /metrics`) on this address only, off the public port; without
     /// it they are at `/metrics` on the main port.
     #[arg(long, env = "EVCMS_METRICS_BIND")]
@@ -239,6 +254,9 @@ impl fmt::Debug for Config {
             .field("message_log_days", &self.message_log_days)
             .field("message_log_heartbeats", &self.message_log_heartbeats)
             .field("events_buffer", &self.events_buffer)
+            .field("node_id", &self.node_id)
+            .field("node_heartbeat", &self.node_heartbeat)
+            .field("node_timeout", &self.node_timeout)
             .field("metrics_bind", &self.metrics_bind)
             .field("log_filter", &self.log_filter)
             .field("log_format", &self.log_format)
@@ -258,6 +276,20 @@ pub fn redact_url_password(url: &str) -> String {
     match credentials.split_once(':') {
         Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
         None => url.to_owned(),
+    }
+}
+
+/// A node id: what a PostgreSQL notification and a log line can carry as is.
+fn parse_node_id(value: &str) -> Result<String, String> {
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err("1 to 64 letters, digits, '-', '_' or '.'".to_owned())
     }
 }
 
@@ -288,3 +320,4 @@ mod tests {
         assert_eq!(config.bind.to_string(), "0.0.0.0:8080");
     }
 }
+

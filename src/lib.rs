@@ -7,6 +7,7 @@
 pub mod api;
 pub mod auth;
 pub mod charging;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod db;
@@ -81,14 +82,19 @@ impl App {
         let storage = storage::Storage::open(&config.storage_url)?;
         let db = Db::connect_with(&config.database_url, config.pool_settings()).await?;
         let auth = auth::Auth::start(&db, &config.security).await?;
-        // Connections do not survive a restart: a charger is connected only while a socket of
-        // this process serves it. After a crash (kill -9, power loss) the rows still say
-        // `connected`; set them straight before serving. With several nodes (a later issue) each
-        // node will clear only the chargers it held.
-        let stale = db::charger_state::disconnect_all(&db, db::now()).await?;
+        let ocpp = Arc::new(ocpp::Hub::start(&db, config));
+        // Connections do not survive a restart: a charger is connected only while a socket serves
+        // it. After a crash (kill -9, power loss) its row still says `connected`; set it straight
+        // before serving: every charger on SQLite's one node; with several nodes, those this
+        // node's id held (the others sweep what dead nodes of other ids held).
+        let stale = match &ocpp.cluster {
+            Some(cluster) => cluster.join().await?,
+            None => db::charger_state::release(&db, None, db::now()).await?,
+        };
         if stale > 0 {
             tracing::info!(
                 chargers = stale,
+                node = %ocpp.node,
                 "marked chargers left connected by the previous run as disconnected"
             );
         }
@@ -98,7 +104,6 @@ impl App {
                 addr: config.bind,
                 source,
             })?;
-        let ocpp = Arc::new(ocpp::Hub::start(&db, config));
         let state = AppState {
             db: db.clone(),
             ocpp: ocpp.clone(),
@@ -170,6 +175,12 @@ impl App {
             self.ocpp.events.clone(),
         );
         let purge = api::station_images::start_purge(self.db.clone(), self.files.clone());
+        let cluster_tasks = self
+            .ocpp
+            .cluster
+            .as_ref()
+            .map(|cluster| cluster.start())
+            .unwrap_or_default();
         let metrics = self.metrics.map(|(listener, router)| {
             tokio::spawn(async move {
                 if let Err(e) = axum::serve(listener, router).await {
@@ -212,6 +223,12 @@ impl App {
             metrics.abort();
         }
         self.ocpp.shut_down().await;
+        for task in cluster_tasks {
+            task.abort();
+        }
+        if let Some(cluster) = &self.ocpp.cluster {
+            cluster.leave().await;
+        }
         self.db.close().await;
         Ok(())
     }

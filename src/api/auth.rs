@@ -2,7 +2,6 @@
 //! change one's own password. Every answer carries `Cache-Control: no-store`.
 
 use std::net::{IpAddr, SocketAddr};
-use std::time::Instant;
 
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
@@ -120,12 +119,12 @@ async fn login(
     let address = remote.ip();
     // The limit is applied before any hashing, and again once a hashing slot is ours: requests
     // queued behind a flood see the failures counted while they waited.
-    too_many_attempts(&state, &email, address)?;
+    too_many_attempts(&state, &email, address).await?;
     let user = db::users::find_by_email(&state.db, &email).await?;
     let slot = password::slot().await.inspect_err(|_| {
         tracing::warn!(%email, %address, "login refused: password hashing is saturated");
     })?;
-    too_many_attempts(&state, &email, address)?;
+    too_many_attempts(&state, &email, address).await?;
     let matches = password::verify_in(
         slot,
         input.password,
@@ -134,13 +133,13 @@ async fn login(
     .await?;
     match user {
         Some(user) if matches && user.active => {
-            state.auth.limiter().succeeded(&email);
+            state.auth.limiter().succeeded(&email).await;
             db::users::touch_login(&state.db, user.id, db::now()).await?;
             tracing::info!(%email, %address, "logged in");
             Ok(Json(token_answer(&state, &user)))
         }
         _ => {
-            state.auth.limiter().failed(&email, address, Instant::now());
+            state.auth.limiter().failed(&email, address).await;
             tracing::info!(%email, %address, "login refused: wrong e-mail or password, or inactive account");
             Err(wrong_credentials())
         }
@@ -148,8 +147,8 @@ async fn login(
 }
 
 /// 429 with `Retry-After` when `email` or `address` failed too often lately.
-fn too_many_attempts(state: &AppState, email: &str, address: IpAddr) -> ApiResult<()> {
-    match state.auth.limiter().check(email, address, Instant::now()) {
+async fn too_many_attempts(state: &AppState, email: &str, address: IpAddr) -> ApiResult<()> {
+    match state.auth.limiter().check(email, address).await? {
         Ok(()) => Ok(()),
         Err(wait) => {
             tracing::warn!(%email, %address, "login refused: too many failed attempts");

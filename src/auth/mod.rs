@@ -85,7 +85,7 @@ impl Auth {
         Ok(Self(Arc::new(Inner {
             key: TokenKey::new(secret.as_bytes()),
             ttl: Duration::from_secs(config.jwt_ttl),
-            limiter: LoginLimiter::default(),
+            limiter: LoginLimiter::for_database(db),
             charger: ChargerAuthConfig {
                 required_by_default: config.charger_auth_default,
             },

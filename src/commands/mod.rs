@@ -105,7 +105,12 @@ impl Commands {
         let id = db::commands::insert(&self.db, &new, "Pending", db::now()).await?;
         let outcome = self
             .transport
-            .call(&order.charge_point_id, order.action.name(), request)
+            .call(transport::Call {
+                command: id,
+                charge_point_id: &order.charge_point_id,
+                action: order.action.name(),
+                payload: request,
+            })
             .await;
         let record = effects::complete(&self.db, id, &order, &prepared, outcome).await?;
         self.tell(&record, &order, &prepared).await;

@@ -1,7 +1,6 @@
-//! How a command reaches its charger. Today every charger a node serves is connected to that
-//! node ([`Local`]: the registry's queue of the connection's task); with several nodes a transport
-//! that forwards to the node holding the connection (over PostgreSQL) takes its place, and no
-//! caller changes.
+//! How a command reaches its charger: [`Local`] when the charger's socket is in this process (the
+//! registry's queue of the connection's task); with several nodes, `crate::cluster::relay::Routed`
+//! forwards the others to the node holding the connection, through PostgreSQL. No caller changes.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -14,7 +13,7 @@ use crate::ocpp::outbox::{CallOutcome, OutgoingCall};
 use crate::ocpp::registry::{NotQueued, Registry};
 
 /// Why a CALL got no answer from the charger.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Undelivered {
     /// The charger is not connected.
     Offline,
@@ -26,17 +25,18 @@ pub enum Undelivered {
 
 pub type Delivery<'a> = Pin<Box<dyn Future<Output = Result<CallOutcome, Undelivered>> + Send + 'a>>;
 
+/// One CALL for a charger: the command it carries out (its record is already Pending).
+#[derive(Debug)]
+pub struct Call<'a> {
+    pub command: i64,
+    pub charge_point_id: &'a str,
+    pub action: &'static str,
+    pub payload: String,
+}
+
 /// Sends one CALL to a charger and waits for what became of it.
 pub trait Transport: Send + Sync + std::fmt::Debug {
-    fn call<'a>(
-        &'a self,
-        charge_point_id: &'a str,
-        action: &'static str,
-        payload: String,
-    ) -> Delivery<'a>;
-
-    /// Whether the charger can be reached now (a hint: it may leave before the call).
-    fn is_connected(&self, charge_point_id: &str) -> bool;
+    fn call<'a>(&'a self, call: Call<'a>) -> Delivery<'a>;
 }
 
 /// The chargers connected to this process.
@@ -49,25 +49,25 @@ impl Local {
     pub fn new(registry: Arc<Registry>) -> Self {
         Self { registry }
     }
+
+    /// Whether the charger's socket is in this process.
+    pub fn holds(&self, charge_point_id: &str) -> bool {
+        self.registry.is_connected(charge_point_id)
+    }
 }
 
 impl Transport for Local {
-    fn call<'a>(
-        &'a self,
-        charge_point_id: &'a str,
-        action: &'static str,
-        payload: String,
-    ) -> Delivery<'a> {
+    fn call<'a>(&'a self, call: Call<'a>) -> Delivery<'a> {
         Box::pin(async move {
             let (outcome, answer) = oneshot::channel();
-            let call = OutgoingCall {
-                action,
-                payload,
+            let outgoing = OutgoingCall {
+                action: call.action,
+                payload: call.payload,
                 queued_at: Instant::now(),
                 outcome,
             };
             self.registry
-                .queue_call(charge_point_id, call)
+                .queue_call(call.charge_point_id, outgoing)
                 .map_err(|e| match e {
                     NotQueued::Offline => Undelivered::Offline,
                     NotQueued::Busy => Undelivered::Busy,
@@ -76,9 +76,5 @@ impl Transport for Local {
             // rest when it ends: a dropped sender is a disconnection.
             answer.await.map_err(|_| Undelivered::Disconnected)
         })
-    }
-
-    fn is_connected(&self, charge_point_id: &str) -> bool {
-        self.registry.is_connected(charge_point_id)
     }
 }

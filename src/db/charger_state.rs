@@ -49,22 +49,25 @@ pub enum StatusStored {
     NoSuchConnector,
 }
 
-/// Records a new connection of `charge_point_id` (creating its row on first contact).
+/// Records a new connection of `charge_point_id` to the node `node` (creating its row on first
+/// contact).
 pub async fn connected(
     db: &Db,
     charge_point_id: &str,
+    node: &str,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let sql = concat!(
-        "INSERT INTO chargers (charge_point_id, connected, connected_at, last_seen_at, created_at, updated_at) ",
-        "VALUES ($1, TRUE, $2, $2, $2, $2) ",
-        "ON CONFLICT (charge_point_id) DO UPDATE SET connected = TRUE, connected_at = $2, last_seen_at = $2, updated_at = $2"
+        "INSERT INTO chargers (charge_point_id, connected, connected_at, last_seen_at, node_id, created_at, updated_at) ",
+        "VALUES ($1, TRUE, $2, $2, $3, $2, $2) ",
+        "ON CONFLICT (charge_point_id) DO UPDATE SET connected = TRUE, connected_at = $2, last_seen_at = $2, node_id = $3, updated_at = $2"
     );
-    on_write!(db, pool => sqlx::query(sql).bind(charge_point_id).bind(at).execute(pool).await.map(|r| r.rows_affected()))?;
+    on_write!(db, pool => sqlx::query(sql).bind(charge_point_id).bind(at).bind(node).execute(pool).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
-/// Records that the connection made at `connected_at` ended, unless a newer one took its place.
+/// Records that the connection made at `connected_at` ended, unless a newer one took its place
+/// (on this node or another).
 pub async fn disconnected(
     db: &Db,
     charge_point_id: &str,
@@ -72,18 +75,22 @@ pub async fn disconnected(
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     let sql = concat!(
-        "UPDATE chargers SET connected = FALSE, disconnected_at = $3, last_seen_at = $3, updated_at = $3 ",
+        "UPDATE chargers SET connected = FALSE, node_id = NULL, disconnected_at = $3, last_seen_at = $3, updated_at = $3 ",
         "WHERE charge_point_id = $1 AND connected_at = $2"
     );
     on_write!(db, pool => sqlx::query(sql).bind(charge_point_id).bind(connected_at).bind(at).execute(pool).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
-/// Records every charger still marked connected as disconnected at `at`; gives how many. Run at
-/// start-up, when no socket of this process serves any charger yet.
-pub async fn disconnect_all(db: &Db, at: DateTime<Utc>) -> Result<u64, sqlx::Error> {
-    let sql = "UPDATE chargers SET connected = FALSE, disconnected_at = $1, updated_at = $1 WHERE connected = TRUE";
-    on_write!(db, pool => sqlx::query(sql).bind(at).execute(pool).await.map(|r| r.rows_affected()))
+/// Records the chargers left marked connected to `node` (or to no node) as disconnected at `at`;
+/// gives how many. Run when `node` starts, before any socket of it serves a charger, and when it
+/// stops. `None` clears every charger: SQLite's one node.
+pub async fn release(db: &Db, node: Option<&str>, at: DateTime<Utc>) -> Result<u64, sqlx::Error> {
+    let sql = concat!(
+        "UPDATE chargers SET connected = FALSE, node_id = NULL, disconnected_at = $1, updated_at = $1 ",
+        "WHERE connected = TRUE AND ($2 IS NULL OR node_id = $2 OR node_id IS NULL)"
+    );
+    on_write!(db, pool => sqlx::query(sql).bind(at).bind(node).execute(pool).await.map(|r| r.rows_affected()))
 }
 
 /// Stores boot data and the registration status answered.

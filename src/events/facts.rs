@@ -214,3 +214,21 @@ impl From<crate::db::sessions::SettledFacts> for SessionStopped {
         }
     }
 }
+
+/// Every event name, for events that arrive from another node as text.
+pub const NAMES: [&str; 9] = [
+    "charger.connected",
+    "charger.disconnected",
+    "charger.booted",
+    "connector.status",
+    "session.started",
+    "session.updated",
+    "session.stopped",
+    "command.answered",
+    "reservation.changed",
+];
+
+/// The name of an event told by another node, if this version knows it.
+pub fn known_name(name: &str) -> Option<&'static str> {
+    NAMES.iter().copied().find(|known| *known == name)
+}

@@ -23,15 +23,18 @@
 //! adopted, or a station without one). A user bound to an organization gets that organization's
 //! events only; a user bound to none gets all.
 //!
-//! **One node.** Each evcms process streams the events of the chargers it serves and of the
-//! commands it sends; with several nodes behind a load balancer a UI sees the events of the node
-//! it is connected to.
+//! **Several nodes.** With several evcms nodes on one PostgreSQL, every node's events reach the
+//! subscribers of every node: a node whose events someone elsewhere listens to hands each one to
+//! its [`Relay`] (`crate::cluster::events` sends them through PostgreSQL in batches), and events
+//! from other nodes are published here with [`Bus::publish_from_another_node`]. Sequence numbers
+//! are each node's own: a client resuming on another node than before gets `resync`.
 
 pub mod facts;
 pub mod stream;
 
 use std::collections::VecDeque;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use axum::body::Bytes;
 use serde::Serialize;
@@ -91,6 +94,25 @@ pub struct Bus {
     /// Becomes true when the server shuts down: every stream ends, so graceful shutdown does not
     /// wait for them.
     closed: watch::Sender<bool>,
+    /// Set when this node is one of several.
+    relay: OnceLock<Relay>,
+}
+
+/// Where a node's events leave for the other nodes.
+#[derive(Debug)]
+pub struct Relay {
+    /// Whether some other node has subscribers (kept by `crate::cluster`).
+    pub others_listen: Arc<AtomicBool>,
+    pub outgoing: tokio::sync::mpsc::Sender<Shared>,
+}
+
+/// An event on its way to the other nodes.
+#[derive(Debug, Clone)]
+pub struct Shared {
+    pub name: &'static str,
+    pub organization: Option<Arc<str>>,
+    /// The `data:` line's JSON.
+    pub data: String,
 }
 
 /// The recent events, and what a resume needs to know about the ones not kept.
@@ -131,13 +153,30 @@ impl Bus {
             }),
             settings,
             closed: watch::Sender::new(false),
+            relay: OnceLock::new(),
         }
+    }
+
+    /// Makes this bus one node's of several: its events also go to `relay`.
+    pub fn relay_to_other_nodes(&self, relay: Relay) {
+        let _ = self.relay.set(relay);
+    }
+
+    /// How many subscribers this node has.
+    pub fn local_subscribers(&self) -> usize {
+        self.sender.receiver_count()
+    }
+
+    fn others_listen(&self) -> bool {
+        self.relay
+            .get()
+            .is_some_and(|r| r.others_listen.load(Ordering::Relaxed))
     }
 
     /// Whether anyone listens: publishers with work to do before publishing (a database read)
     /// skip it when not.
     pub fn has_subscribers(&self) -> bool {
-        self.sender.receiver_count() > 0
+        self.sender.receiver_count() > 0 || self.others_listen()
     }
 
     /// Publishes the fact `make` gives, for users of `organization`. `make` is called only when
@@ -150,6 +189,42 @@ impl Bus {
         let name = fact.name();
         let data = fact.data_json();
         let organization = organization.map(Arc::from);
+        if let Some(relay) = self.relay.get()
+            && relay.others_listen.load(Ordering::Relaxed)
+        {
+            let shared = Shared {
+                name,
+                organization: organization.clone(),
+                data: data.clone(),
+            };
+            if relay.outgoing.try_send(shared).is_err() {
+                metrics::counter!("cluster_events_dropped_total").increment(1);
+            }
+        }
+        self.deliver(name, organization, &data);
+    }
+
+    /// Publishes an event another node told, for this node's subscribers only.
+    pub fn publish_from_another_node(
+        &self,
+        name: &'static str,
+        organization: Option<Arc<str>>,
+        data: &str,
+    ) {
+        {
+            let mut history = self.lock();
+            // Subscribing takes the same lock: nobody can have come meanwhile unseen.
+            if self.sender.receiver_count() == 0 {
+                history.last_id += 1;
+                history.lost_up_to = history.last_id;
+                return;
+            }
+        }
+        self.deliver(name, organization, data);
+    }
+
+    /// Numbers the event, keeps it for resumes and hands it to this node's subscribers.
+    fn deliver(&self, name: &'static str, organization: Option<Arc<str>>, data: &str) {
         let mut history = self.lock();
         let id = history.last_id + 1;
         history.last_id = id;

@@ -72,6 +72,10 @@ pub struct Hub {
     pub messages: message_log::MessageLog,
     /// The live event stream's bus (`GET /api/cms/events`), shared with the REST side.
     pub events: std::sync::Arc<crate::events::Bus>,
+    /// This node's id, recorded with each charger it holds.
+    pub node: std::sync::Arc<str>,
+    /// This node among the others (PostgreSQL); None on SQLite's one node.
+    pub cluster: Option<std::sync::Arc<crate::cluster::Cluster>>,
 }
 
 impl Hub {
@@ -83,11 +87,24 @@ impl Hub {
             buffer: usize::try_from(config.events_buffer).unwrap_or(usize::MAX),
             ..Default::default()
         }));
+        let node = crate::cluster::node_id(config);
+        let cluster = match db {
+            Db::Postgres(pool) => Some(crate::cluster::Cluster::new(
+                pool.clone(),
+                node.clone(),
+                crate::cluster::Settings::from_config(config),
+                registry.clone(),
+                events.clone(),
+            )),
+            Db::Sqlite { .. } => None,
+        };
+        let transport: std::sync::Arc<dyn crate::commands::transport::Transport> = match &cluster {
+            Some(cluster) => std::sync::Arc::new(cluster.transport()),
+            None => std::sync::Arc::new(crate::commands::transport::Local::new(registry.clone())),
+        };
         let commands = crate::commands::Commands {
             db: db.clone(),
-            transport: std::sync::Arc::new(crate::commands::transport::Local::new(
-                registry.clone(),
-            )),
+            transport,
             rules: rules.clone(),
             public_url: config.public_url.clone(),
             events: events.clone(),
@@ -99,6 +116,8 @@ impl Hub {
             commands,
             samples,
             events,
+            node,
+            cluster,
             messages: message_log::MessageLog::start(
                 db.clone(),
                 message_log::LogSettings {

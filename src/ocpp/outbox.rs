@@ -27,7 +27,7 @@ pub struct OutgoingCall {
 }
 
 /// What became of a CALL.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum CallOutcome {
     /// The CALLRESULT's payload.
     Result(serde_json::Value),

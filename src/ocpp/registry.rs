@@ -128,6 +128,11 @@ impl Registry {
         self.lock().len()
     }
 
+    /// The chargers connected here.
+    pub fn charge_point_ids(&self) -> Vec<String> {
+        self.lock().keys().map(|id| id.to_string()).collect()
+    }
+
     /// Tells every connection to close (at shutdown).
     pub fn close_all(&self) {
         for live in self.lock().values() {
