@@ -320,4 +320,3 @@ mod tests {
         assert_eq!(config.bind.to_string(), "0.0.0.0:8080");
     }
 }
-

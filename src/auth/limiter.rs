@@ -35,7 +35,11 @@ impl LoginLimiter {
     }
 
     /// Ok when a login by `email` from `address` may be tried now; otherwise how long to wait.
-    pub async fn check(&self, email: &str, address: IpAddr) -> Result<Result<(), Duration>, sqlx::Error> {
+    pub async fn check(
+        &self,
+        email: &str,
+        address: IpAddr,
+    ) -> Result<Result<(), Duration>, sqlx::Error> {
         match self {
             Self::Memory(memory) => Ok(memory.check(email, address, Instant::now())),
             Self::Shared(pool) => shared::check(pool, email, address).await,
@@ -109,7 +113,11 @@ mod shared {
         let wait = rows
             .iter()
             .filter(|(key, failures, _)| {
-                let limit = if *key == account { PER_ACCOUNT } else { PER_ADDRESS };
+                let limit = if *key == account {
+                    PER_ACCOUNT
+                } else {
+                    PER_ADDRESS
+                };
                 u32::try_from(*failures).unwrap_or(0) >= limit
             })
             .map(|(_, _, left)| Duration::from_secs_f64(left.max(1.0)))

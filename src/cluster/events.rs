@@ -124,7 +124,11 @@ pub async fn send_batches(pool: PgPool, node: Arc<str>, mut queue: mpsc::Receive
                 + event.organization.as_deref().map_or(0, str::len)
                 + 48;
             if size + 64 + node.len() > BATCH_BYTES {
-                tracing::warn!(event = event.name, bytes = size, "an event too large to send to the other nodes was dropped");
+                tracing::warn!(
+                    event = event.name,
+                    bytes = size,
+                    "an event too large to send to the other nodes was dropped"
+                );
                 metrics::counter!("cluster_events_dropped_total").increment(1);
             } else if bytes + size > BATCH_BYTES {
                 waiting = Some(event);
@@ -144,7 +148,9 @@ pub async fn send_batches(pool: PgPool, node: Arc<str>, mut queue: mpsc::Receive
                 .execute(&pool)
                 .await
             {
-                Ok(_) => metrics::counter!("cluster_events_sent_total").increment(batch.len() as u64),
+                Ok(_) => {
+                    metrics::counter!("cluster_events_sent_total").increment(batch.len() as u64)
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, events = batch.len(), "could not send events to the other nodes");
                     metrics::counter!("cluster_events_dropped_total").increment(batch.len() as u64);
@@ -182,7 +188,11 @@ pub fn received(bus: &Bus, own: &str, payload: &str) {
     }
     for event in batch.events {
         if let Some(name) = crate::events::facts::known_name(event.name) {
-            bus.publish_from_another_node(name, event.organization.map(Arc::from), event.data.get());
+            bus.publish_from_another_node(
+                name,
+                event.organization.map(Arc::from),
+                event.data.get(),
+            );
         }
     }
 }
@@ -209,7 +219,9 @@ pub async fn announce_subscribers(pool: PgPool, node: Arc<str>, bus: Arc<Bus>) {
             .await
         {
             Ok(_) => announced_any = count > 0,
-            Err(e) => tracing::warn!(error = %e, "could not announce this node's event subscribers"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not announce this node's event subscribers")
+            }
         }
     }
 }

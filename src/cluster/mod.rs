@@ -240,9 +240,14 @@ impl Cluster {
         match nodes::reclaim(&self.pool, &self.node, &held).await {
             Ok(0) => {}
             Ok(n) => {
-                tracing::warn!(chargers = n, "this node's heartbeat had lapsed: marked its chargers connected again")
+                tracing::warn!(
+                    chargers = n,
+                    "this node's heartbeat had lapsed: marked its chargers connected again"
+                )
             }
-            Err(e) => tracing::warn!(error = %e, "could not mark this node's chargers connected again"),
+            Err(e) => {
+                tracing::warn!(error = %e, "could not mark this node's chargers connected again")
+            }
         }
     }
 

@@ -44,10 +44,12 @@ pub async fn beat(
 
 /// Records that `node` stopped cleanly.
 pub async fn leave(pool: &PgPool, node: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("UPDATE nodes SET stopped_at = now(), chargers = 0, event_subscribers = 0 WHERE id = $1")
-        .bind(node)
-        .execute(pool)
-        .await?;
+    sqlx::query(
+        "UPDATE nodes SET stopped_at = now(), chargers = 0, event_subscribers = 0 WHERE id = $1",
+    )
+    .bind(node)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -109,10 +111,7 @@ pub async fn sweep_dead(pool: &PgPool, timeout_secs: f64) -> Result<Vec<Swept>, 
         "LEFT JOIN charging_points p ON p.device_id = swept.charge_point_id AND p.deleted = FALSE ",
         "LEFT JOIN charging_stations s ON s.station_id = p.station_id"
     );
-    sqlx::query_as(sql)
-        .bind(timeout_secs)
-        .fetch_all(pool)
-        .await
+    sqlx::query_as(sql).bind(timeout_secs).fetch_all(pool).await
 }
 
 /// Marks `node`'s live connections connected again where nobody else holds them: after its own

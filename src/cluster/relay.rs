@@ -158,7 +158,8 @@ impl Relay {
         for woken in self.lock().values() {
             woken.notify_one();
         }
-        let sql = "SELECT id FROM charger_commands WHERE relay_node = $1 AND relay_state = 'requested'";
+        let sql =
+            "SELECT id FROM charger_commands WHERE relay_node = $1 AND relay_state = 'requested'";
         match sqlx::query_scalar::<_, i64>(sql)
             .bind(&*self.node)
             .fetch_all(&self.pool)
@@ -293,7 +294,11 @@ async fn report(pool: &PgPool, id: i64, outcome: &Outcome) -> Result<(), sqlx::E
         "SELECT pg_notify('evcms_call_done', id::text) FROM done"
     );
     let written = serde_json::to_string(outcome).unwrap_or_default();
-    sqlx::query(sql).bind(id).bind(written).execute(pool).await?;
+    sqlx::query(sql)
+        .bind(id)
+        .bind(written)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 
@@ -305,8 +310,11 @@ async fn read_outcome(pool: &PgPool, id: i64) -> Result<Option<Outcome>, sqlx::E
         .fetch_optional(pool)
         .await?;
     Ok(written.flatten().map(|text| {
-        serde_json::from_str(&text)
-            .unwrap_or_else(|e| Ok(CallOutcome::Malformed(format!("unreadable relay report: {e}"))))
+        serde_json::from_str(&text).unwrap_or_else(|e| {
+            Ok(CallOutcome::Malformed(format!(
+                "unreadable relay report: {e}"
+            )))
+        })
     }))
 }
 
@@ -324,7 +332,9 @@ mod tests {
     #[test]
     fn an_outcome_survives_its_trip_through_the_row() {
         let outcomes: Vec<Outcome> = vec![
-            Ok(CallOutcome::Result(serde_json::json!({"status": "Accepted"}))),
+            Ok(CallOutcome::Result(
+                serde_json::json!({"status": "Accepted"}),
+            )),
             Ok(CallOutcome::Error {
                 code: "NotSupported".into(),
                 description: "no".into(),

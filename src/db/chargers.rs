@@ -12,7 +12,7 @@ macro_rules! columns {
         concat!(
             "ch.id, ch.charge_point_id, ch.vendor, ch.model, ch.charge_point_serial_number, ch.charge_box_serial_number, ",
             "ch.firmware_version, ch.iccid, ch.imsi, ch.meter_type, ch.meter_serial_number, ch.registration_status, ",
-            "ch.status, ch.error_code, ch.status_at, ch.firmware_status, ch.diagnostics_status, ch.connected, ch.connected_at, ch.disconnected_at, ch.last_seen_at, ",
+            "ch.status, ch.error_code, ch.status_at, ch.firmware_status, ch.diagnostics_status, ch.connected, ch.connected_at, ch.disconnected_at, ch.node_id, ch.last_seen_at, ",
             "ch.last_boot_at, ch.created_at, ch.updated_at, ",
             "cp.id AS charging_point_id, cp.charging_point_name, cp.station_id"
         )

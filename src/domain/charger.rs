@@ -47,6 +47,9 @@ pub struct Charger {
     pub connected: bool,
     pub connected_at: Option<DateTime<Utc>>,
     pub disconnected_at: Option<DateTime<Utc>>,
+    /// The evcms node serving its connection (`EVCMS_NODE_ID`), while connected.
+    #[schema(example = "evcms-1")]
+    pub node_id: Option<String>,
     /// When it last sent anything.
     pub last_seen_at: Option<DateTime<Utc>>,
     pub last_boot_at: Option<DateTime<Utc>>,

@@ -101,7 +101,9 @@ async fn serve(
     let hub = state.ocpp.clone();
     let mut registration = hub.registry.register(&charge_point_id);
     let connected_at = db::now();
-    if let Err(e) = charger_state::connected(&state.db, &charge_point_id, &hub.node, connected_at).await {
+    if let Err(e) =
+        charger_state::connected(&state.db, &charge_point_id, &hub.node, connected_at).await
+    {
         // Unrecorded, the charger would be listed disconnected while connected. Without the
         // database nothing it sends could be stored anyway: let it reconnect later.
         tracing::error!(charger = %charge_point_id, error = %e, "could not record the connection; closing it");

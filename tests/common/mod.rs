@@ -10,6 +10,7 @@
 
 pub mod images;
 pub mod ocpp;
+pub mod sse;
 
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -537,6 +538,11 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `evcms` on `db` with the test admin password and waits until it listens.
     pub fn start(db: &TestDb) -> Self {
+        Self::start_with(db, &[])
+    }
+
+    /// [`ServerProcess::start`] with more settings (`EVCMS_NODE_ID`...).
+    pub fn start_with(db: &TestDb, settings: &[(&str, &str)]) -> Self {
         use std::io::{BufRead, BufReader};
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_evcms"))
             .env("DATABASE_URL", &db.url)
@@ -561,6 +567,7 @@ impl ServerProcess {
             .env("EVCMS_LOG_FORMAT", "json")
             .env_remove("EVCMS_ADMIN_EMAIL")
             .env_remove("EVCMS_JWT_SECRET")
+            .envs(settings.iter().copied())
             .stdout(std::process::Stdio::piped())
             .spawn()
             .expect("evcms starts");
