@@ -4,7 +4,10 @@ every few seconds from /proc, plus the whole machine's busy CPU, until the serve
 stop file appears. Prints one line per sample and a summary (peak RSS, mean CPU over samples
 where the simulator was running).
 
-    scripts/load-monitor.py SERVER_PID SIM_PID_FILE STOP_FILE [INTERVAL [PG_URL PG_DB]]
+    scripts/load-monitor.py SERVER_PIDS SIM_PID_FILE STOP_FILE [INTERVAL [PG_URL PG_DB]]
+
+SERVER_PIDS is one pid, or several separated by commas (evcms nodes: their CPU, RSS and open
+files are added up); SIM_PID_FILE holds one simulator pid per line (added up likewise).
 
 With PG_URL and PG_DB, the PostgreSQL column counts only the backends connected to PG_DB (other
 users of the same cluster are left out; its background writers too).
@@ -15,7 +18,7 @@ import subprocess
 import sys
 import time
 
-server = int(sys.argv[1])
+servers = [int(p) for p in sys.argv[1].split(",")]
 sim_pid_file = sys.argv[2]
 stop_file = sys.argv[3]
 interval = float(sys.argv[4]) if len(sys.argv) > 4 else 5.0
@@ -68,12 +71,12 @@ def machine():
     return sum(v), idle
 
 
-def sim_pid():
+def sim_pids():
     try:
         with open(sim_pid_file) as f:
-            return int(f.read().strip())
+            return [int(line) for line in f.read().split()]
     except (OSError, ValueError):
-        return None
+        return []
 
 
 def fds(pid):
@@ -90,7 +93,7 @@ peak = {"server": 0, "sim": 0}
 sums = {"server": 0.0, "sim": 0.0, "postgres": 0.0, "machine": 0.0}
 n_busy = 0
 print("   t  server%  rssMiB  fds |   sim%  rssMiB |  pg%  | machine busy%", flush=True)
-while os.path.exists(f"/proc/{server}") and not os.path.exists(stop_file):
+while any(os.path.exists(f"/proc/{pid}") for pid in servers) and not os.path.exists(stop_file):
     time.sleep(interval)
     now_machine = machine()
     total = now_machine[0] - prev_machine[0]
@@ -106,9 +109,14 @@ while os.path.exists(f"/proc/{server}") and not os.path.exists(stop_file):
         prev[key] = (pid, t)
         return None if d is None else cores_pct(d)
 
-    s_cpu = delta("server", server)
-    spid = sim_pid()
-    m_cpu = delta("sim", spid) if spid else None
+    def added(key, pids):
+        readings = [delta(f"{key}{pid}", pid) for pid in pids]
+        readings = [r for r in readings if r is not None]
+        return sum(readings) if readings else None
+
+    s_cpu = added("server", servers)
+    spids = sim_pids()
+    m_cpu = added("sim", spids) if spids else None
     pg = 0.0
     pg_seen = False
     for pid in postgres_pids():
@@ -116,12 +124,12 @@ while os.path.exists(f"/proc/{server}") and not os.path.exists(stop_file):
         if d is not None:
             pg += d
             pg_seen = True
-    s_rss = (rss_kib(server) or 0) / 1024
-    m_rss = (rss_kib(spid) or 0) / 1024 if spid else 0
+    s_rss = sum(rss_kib(pid) or 0 for pid in servers) / 1024
+    m_rss = sum(rss_kib(pid) or 0 for pid in spids) / 1024
     peak["server"] = max(peak["server"], s_rss)
     peak["sim"] = max(peak["sim"], m_rss)
     fmt = lambda x: "   -  " if x is None else f"{x:6.1f}"
-    print(f"{time.time() - began:5.0f} {fmt(s_cpu)} {s_rss:7.1f} {fds(server) or 0:5d} | {fmt(m_cpu)} {m_rss:7.1f} |"
+    print(f"{time.time() - began:5.0f} {fmt(s_cpu)} {s_rss:7.1f} {sum(fds(pid) or 0 for pid in servers):5d} | {fmt(m_cpu)} {m_rss:7.1f} |"
           f" {fmt(pg if pg_seen else None)} | {busy:5.1f}", flush=True)
     if m_cpu is not None and s_cpu is not None:
         n_busy += 1

@@ -6,12 +6,17 @@
 #   scripts/load-test.sh sqlite   5000 --meter-interval 10s --duration 60s
 #   scripts/load-test.sh postgres 5000 --meter-interval 10s --duration 60s --sessions
 #   scripts/load-test.sh sqlite  19000 --meter-interval 60s --duration 60s --ramp 100000/s
+#   NODES=3 scripts/load-test.sh postgres 18000 --meter-interval 10s --duration 120s
 #
 # Arguments: database (sqlite|postgres), number of chargers, then evcms-sim `load` options.
 # Each run starts from a copy of a template database holding $POINTS charging points (device ids
 # LOAD-00000...) and $CUSTOMERS customers with id tags LOAD-TAG{n} and wallet credit, made once
 # through the REST API (scripts/load-setup.py). Output: $OUT (default /tmp/load/run-...), with
 # server.log (stderr), sim.log, monitor.log (CPU/RSS every 5 s) and check.log (SQL checks).
+#
+# NODES=N (PostgreSQL only) runs N evcms nodes on one database, on ports PORT, PORT+1...
+# (EVCMS_NODE_ID node-1...), and one simulator per node holding an equal share of the chargers
+# (--first splits the numbering); CPU, RSS and open files in monitor.log are the nodes' sums.
 #
 # Environment: POINTS (19000), CUSTOMERS (5000), PG (postgres://postgres@127.0.0.1:5432),
 # SERVER_ENV (extra VAR=value settings for the server), RUST_LOG (warn), PERF ("START_S LEN_S":
@@ -31,6 +36,11 @@ customers=${CUSTOMERS:-5000}
 pg=${PG:-postgres://postgres@127.0.0.1:5432}
 password='Load-test Passphrase 1'
 port=${PORT:-8080}
+nodes=${NODES:-1}
+if ((nodes > 1)) && [[ $db != postgres ]]; then
+    echo "NODES > 1 needs postgres: SQLite runs one node" >&2
+    exit 2
+fi
 base=/tmp/load
 out=${OUT:-$base/run-$(date +%H%M%S)-$db-$chargers}
 mkdir -p "$base" "$out"
@@ -40,12 +50,14 @@ for ((i = 0; i < ${#sim_args[@]}; i++)); do
     if [[ ${sim_args[$i]} == --meter-interval ]]; then interval=${sim_args[$((i + 1))]%s}; fi
 done
 
-start_server() { # url logfile
-    env DATABASE_URL="$1" EVCMS_ADMIN_PASSWORD="$password" EVCMS_BIND="127.0.0.1:$port" \
-        RUST_LOG="${RUST_LOG:-warn}" ${SERVER_ENV:-} "$bin/evcms" 2>"$2" >&2 &
+start_server() { # url logfile [port node-id]
+    local at=${3:-$port}
+    env DATABASE_URL="$1" EVCMS_ADMIN_PASSWORD="$password" EVCMS_BIND="127.0.0.1:$at" \
+        ${4:+EVCMS_NODE_ID=$4} RUST_LOG="${RUST_LOG:-warn}" ${SERVER_ENV:-} "$bin/evcms" 2>"$2" >&2 &
     server=$!
+    servers+=("$server")
     for _ in $(seq 100); do
-        curl -sf "http://127.0.0.1:$port/api/health" >/dev/null && return 0
+        curl -sf "http://127.0.0.1:$at/api/health" >/dev/null && return 0
         kill -0 "$server" 2>/dev/null || { echo "server died, see $2" >&2; exit 1; }
         sleep 0.2
     done
@@ -54,9 +66,11 @@ start_server() { # url logfile
 }
 
 stop_server() {
-    kill -TERM "$server" 2>/dev/null || true
-    wait "$server" 2>/dev/null || true
+    for pid in "${servers[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${servers[@]}"; do wait "$pid" 2>/dev/null || true; done
+    servers=()
 }
+servers=()
 
 tpl_name=tpl-$points-$customers
 if [[ $db == sqlite ]]; then
@@ -92,33 +106,52 @@ else
 fi
 
 echo "ulimit -n: $(ulimit -n) (server and simulator inherit it)" | tee "$out/info.txt"
-start_server "$url" "$out/server.log"
-echo "server RSS before the run: $(grep VmRSS /proc/$server/status)" | tee -a "$out/info.txt"
+if ((nodes == 1)); then
+    start_server "$url" "$out/server.log"
+else
+    for ((k = 0; k < nodes; k++)); do
+        start_server "$url" "$out/server-$((k + 1)).log" $((port + k)) "node-$((k + 1))"
+    done
+fi
+for pid in "${servers[@]}"; do
+    echo "server $pid RSS before the run: $(grep VmRSS /proc/$pid/status)" | tee -a "$out/info.txt"
+done
 rm -f "$out/stop" "$out/sim.pid"
 pg_args=()
 [[ $db == postgres ]] && pg_args=("$pg/postgres" evcms_load)
-python3 "$root/scripts/load-monitor.py" "$server" "$out/sim.pid" "$out/stop" 5 "${pg_args[@]}" >"$out/monitor.log" &
+server_pids=$(
+    IFS=,
+    echo "${servers[*]}"
+)
+python3 "$root/scripts/load-monitor.py" "$server_pids" "$out/sim.pid" "$out/stop" 5 "${pg_args[@]}" >"$out/monitor.log" &
 monitor=$!
 
-cmd=("$bin/evcms-sim" --url "ws://127.0.0.1:$port/ocpp" load --chargers "$chargers" "${sim_args[@]}")
-echo "simulator: ${cmd[*]}" | tee -a "$out/info.txt"
 echo "server: DATABASE_URL=$url EVCMS_BIND=127.0.0.1:$port RUST_LOG=${RUST_LOG:-warn} ${SERVER_ENV:-} $bin/evcms" | tee -a "$out/info.txt"
-"${cmd[@]}" >"$out/sim.log" 2>&1 &
-sim=$!
-echo "$sim" >"$out/sim.pid"
-tail -f --pid="$sim" "$out/sim.log" &
-if [[ -n ${PERF:-} ]]; then # PERF="START_S DURATION_S": profile the server (perf record -g)
-    read -r perf_start perf_len <<<"$PERF"
-    (sleep "$perf_start" && perf record -F 499 -g -o "$out/perf.data" -p "$server" -- sleep "$perf_len" >/dev/null 2>&1 &&
-        perf report -i "$out/perf.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | sed -E 's/ +- +- *$//' | head -40 >"$out/perf-top.txt") &
-fi
+sims=()
+share=$((chargers / nodes))
+for ((k = 0; k < nodes; k++)); do
+    cmd=("$bin/evcms-sim" --url "ws://127.0.0.1:$((port + k))/ocpp" load --chargers "$share" --first $((k * share)) "${sim_args[@]}")
+    log=$out/sim.log
+    ((nodes > 1)) && log=$out/sim-$((k + 1)).log
+    echo "simulator: ${cmd[*]}" | tee -a "$out/info.txt"
+    "${cmd[@]}" >"$log" 2>&1 &
+    sims+=($!)
+    ((k == 0)) && first_log=$log
+    echo "$!" >>"$out/sim.pid"
+done
+sim=${sims[0]}
+tail -f --pid="$sim" "$first_log" &
 set +e
-wait "$sim"
-sim_status=$?
+sim_status=0
+for pid in "${sims[@]}"; do
+    wait "$pid" || sim_status=$?
+done
 set -e
 echo "simulator exit status: $sim_status" | tee -a "$out/info.txt"
 sleep 3 # acknowledged samples are already stored; let the disconnections land
-grep -E 'VmRSS|VmHWM' "/proc/$server/status" | tee -a "$out/info.txt"
+for pid in "${servers[@]}"; do
+    grep -E 'VmRSS|VmHWM' "/proc/$pid/status" | tee -a "$out/info.txt"
+done
 touch "$out/stop"
 wait "$monitor" || true
 
@@ -126,10 +159,11 @@ python3 "$root/scripts/load-check.py" "$url" --interval-s "$interval" | tee "$ou
 stop_server
 wait || true # perf, if profiling
 
-echo "--- server log: $(wc -l <"$out/server.log") lines; by level:"
-grep -oE '\b(ERROR|WARN|INFO)\b' "$out/server.log" | sort | uniq -c || true
+server_logs=("$out"/server*.log)
+echo "--- server log: $(cat "${server_logs[@]}" | wc -l) lines; by level:"
+cat "${server_logs[@]}" | grep -oE '\b(ERROR|WARN|INFO)\b' | sort | uniq -c || true
 echo "--- distinct server log messages (timestamps and fields stripped):"
-sed -E 's/^[^ ]+ +//; s/ charger=[^ ]+//; s/ peer=[^ ]+//' "$out/server.log" | cut -c1-160 | sort | uniq -c | sort -rn | head -15 || true
+cat "${server_logs[@]}" | sed -E 's/^[^ ]+ +//; s/ charger=[^ ]+//; s/ peer=[^ ]+//' | cut -c1-160 | sort | uniq -c | sort -rn | head -15 || true
 echo "--- monitor (CPU % of one core; machine busy % of 2 cores):"
 cat "$out/monitor.log"
 echo "output in $out"

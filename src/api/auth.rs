@@ -112,11 +112,12 @@ fn wrong_credentials() -> ApiError {
 async fn login(
     State(state): State<AppState>,
     ConnectInfo(remote): ConnectInfo<SocketAddr>,
+    headers: axum::http::HeaderMap,
     JsonObject(body): JsonObject,
 ) -> ApiResult<Json<TokenAnswer>> {
     let input: LoginInput = from_value(body.into())?;
     let email = input.email.trim().to_lowercase();
-    let address = remote.ip();
+    let address = state.auth.client_address(remote.ip(), &headers);
     // The limit is applied before any hashing, and again once a hashing slot is ours: requests
     // queued behind a flood see the failures counted while they waited.
     too_many_attempts(&state, &email, address).await?;

@@ -43,6 +43,11 @@ pub struct SecurityConfig {
     #[arg(long, env = "EVCMS_CORS_ORIGINS")]
     pub cors_origins: Option<String>,
 
+    /// Reverse proxies (addresses or networks, comma-separated, e.g. `10.0.0.0/8,127.0.0.1`) whose
+    /// `X-Forwarded-For` names the client, for login limits and logs; none by default.
+    #[arg(long, env = "EVCMS_TRUSTED_PROXIES", value_parser = parse_proxies)]
+    pub trusted_proxies: Option<Proxies>,
+
     /// PEM file of the TLS certificate chain. With --tls-key, evcms serves HTTPS and WSS (OCPP
     /// security profile 2) on its one port instead of plain HTTP.
     #[arg(long, env = "EVCMS_TLS_CERT", requires = "tls_key")]
@@ -56,6 +61,14 @@ pub struct SecurityConfig {
     /// profile 1/2) unless set otherwise per charger. Recommended: true.
     #[arg(long, env = "EVCMS_CHARGER_AUTH_DEFAULT", default_value = "false", value_parser = BoolishValueParser::new(), action = clap::ArgAction::Set)]
     pub charger_auth_default: bool,
+}
+
+/// The trusted reverse proxies.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Proxies(pub Vec<super::proxies::Network>);
+
+fn parse_proxies(text: &str) -> Result<Proxies, String> {
+    super::proxies::parse_list(text).map(Proxies)
 }
 
 impl SecurityConfig {
@@ -82,6 +95,7 @@ impl fmt::Debug for SecurityConfig {
             .field("admin_email", &self.admin_email)
             .field("admin_password", &set(&self.admin_password))
             .field("cors_origins", &self.cors_origins)
+            .field("trusted_proxies", &self.trusted_proxies)
             .field("tls_cert", &self.tls_cert)
             .field("tls_key", &self.tls_key)
             .field("charger_auth_default", &self.charger_auth_default)

@@ -13,6 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod limiter;
 pub mod password;
+pub mod proxies;
 pub mod tls;
 pub mod token;
 
@@ -42,6 +43,7 @@ struct Inner {
     ttl: Duration,
     limiter: LoginLimiter,
     charger: ChargerAuthConfig,
+    trusted_proxies: Vec<proxies::Network>,
 }
 
 /// Why authentication could not be set up at start-up.
@@ -86,6 +88,11 @@ impl Auth {
             key: TokenKey::new(secret.as_bytes()),
             ttl: Duration::from_secs(config.jwt_ttl),
             limiter: LoginLimiter::for_database(db),
+            trusted_proxies: config
+                .trusted_proxies
+                .clone()
+                .map(|p| p.0)
+                .unwrap_or_default(),
             charger: ChargerAuthConfig {
                 required_by_default: config.charger_auth_default,
             },
@@ -120,6 +127,15 @@ impl Auth {
 
     pub fn limiter(&self) -> &LoginLimiter {
         &self.0.limiter
+    }
+
+    /// The client's address, behind the trusted proxies (see [`proxies`]).
+    pub fn client_address(
+        &self,
+        peer: std::net::IpAddr,
+        headers: &axum::http::HeaderMap,
+    ) -> std::net::IpAddr {
+        proxies::client_address(peer, headers, &self.0.trusted_proxies)
     }
 
     /// Which chargers must authenticate, for [`check_charger`].

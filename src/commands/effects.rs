@@ -35,6 +35,9 @@ pub async fn complete(
             if let Some(reservation) = prepared.reservation {
                 db::reservations::set_status(&mut tx, reservation, "Failed", Some(id), now).await?;
             }
+            if order.action == Action::GetDiagnostics {
+                db::firmware::diagnostics_failed(&mut tx, id, now).await?;
+            }
         }
     }
     let row = db::commands::find_in(&mut tx, id).await?;
@@ -252,18 +255,8 @@ async fn apply(
             db::firmware::insert_update(tx, &update, now).await?;
         }
         Action::GetDiagnostics => {
-            let request_location = request
-                .get("location")
-                .and_then(Value::as_str)
-                .unwrap_or("");
-            let request = db::firmware::NewDiagnostics {
-                charge_point_id: cp,
-                token: prepared.diagnostics_token.as_deref(),
-                location: request_location,
-                file_name: response.get("fileName").and_then(Value::as_str),
-                command_id: command,
-            };
-            db::firmware::insert_diagnostics(tx, &request, now).await?;
+            let file_name = response.get("fileName").and_then(Value::as_str);
+            db::firmware::diagnostics_answered(tx, command, file_name, now).await?;
         }
         Action::ClearCache
         | Action::ChangeAvailability

@@ -102,7 +102,7 @@ impl Commands {
             user_id,
             session,
         };
-        let id = db::commands::insert(&self.db, &new, "Pending", db::now()).await?;
+        let id = self.record(&new, &order, &prepared).await?;
         let outcome = self
             .transport
             .call(transport::Call {
@@ -123,6 +123,35 @@ impl Commands {
 }
 
 impl Commands {
+    /// Records the command as Pending, with the diagnostics request a GetDiagnostics opens: a
+    /// charger may upload the moment it has the CALL, before its answer is back.
+    async fn record(
+        &self,
+        new: &db::commands::NewCommand<'_>,
+        order: &Order,
+        prepared: &Prepared,
+    ) -> Result<i64, sqlx::Error> {
+        let now = db::now();
+        let mut tx = self.db.begin().await?;
+        let id = db::commands::insert(&mut tx, new, "Pending", now).await?;
+        if order.action == Action::GetDiagnostics {
+            let request = db::firmware::NewDiagnostics {
+                charge_point_id: &order.charge_point_id,
+                token: prepared.diagnostics_token.as_deref(),
+                location: prepared
+                    .payload
+                    .get("location")
+                    .and_then(Value::as_str)
+                    .unwrap_or(""),
+                file_name: None,
+                command_id: id,
+            };
+            db::firmware::insert_diagnostics(&mut tx, &request, now).await?;
+        }
+        tx.commit().await?;
+        Ok(id)
+    }
+
     /// The live events of a command whose outcome is committed: `command.answered`, and
     /// `reservation.changed` for a reservation it made or cancelled.
     async fn tell(&self, record: &Command, order: &Order, prepared: &Prepared) {

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use super::filter::{self, PageOf, PageRequest, Sort, Where};
 use super::{Db, Tx};
 use crate::domain::command::CommandRow;
-use crate::{on_read, on_tx, on_write};
+use crate::{on_read, on_tx};
 
 const SELECT: &str = concat!(
     "c.id, c.charge_point_id, c.action, c.request, c.status, c.response, c.error_code, ",
@@ -39,7 +39,7 @@ pub struct Completion {
 
 /// Records a command as Pending (or already failed, with `status`); returns its id.
 pub async fn insert(
-    db: &Db,
+    tx: &mut Tx,
     c: &NewCommand<'_>,
     status: &str,
     now: DateTime<Utc>,
@@ -48,10 +48,10 @@ pub async fn insert(
         "INSERT INTO charger_commands (charge_point_id, action, request, status, requested_by, ",
         "requested_by_user_id, session_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id"
     );
-    on_write!(db, pool => sqlx::query_scalar(sql)
+    on_tx!(tx, conn => sqlx::query_scalar(sql)
         .bind(c.charge_point_id).bind(c.action).bind(c.request).bind(status)
         .bind(c.requested_by).bind(c.user_id).bind(c.session).bind(now)
-        .fetch_one(pool).await)
+        .fetch_one(conn).await)
 }
 
 /// Completes command `id` with its outcome.

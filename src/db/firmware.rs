@@ -153,6 +153,30 @@ pub async fn insert_diagnostics(
     Ok(())
 }
 
+/// The charger accepted the GetDiagnostics of command `command`: the file name it will upload.
+pub async fn diagnostics_answered(
+    tx: &mut Tx,
+    command: i64,
+    file_name: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE diagnostics_requests SET file_name = COALESCE(file_name, $2), updated_at = $3 WHERE command_id = $1";
+    on_tx!(tx, conn => sqlx::query(sql).bind(command).bind(file_name).bind(now).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// The GetDiagnostics of command `command` never reached the charger, or it refused: nothing
+/// will come (an upload already received stays).
+pub async fn diagnostics_failed(
+    tx: &mut Tx,
+    command: i64,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    let sql = "UPDATE diagnostics_requests SET status = 'Failed', updated_at = $2 WHERE command_id = $1 AND status = 'Requested'";
+    on_tx!(tx, conn => sqlx::query(sql).bind(command).bind(now).execute(conn).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
 /// A diagnostics request as the API shows it.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
 pub struct Diagnostics {
@@ -160,7 +184,8 @@ pub struct Diagnostics {
     pub charge_point_id: String,
     pub location: String,
     /// `Requested`, then what the charger's DiagnosticsStatusNotification says (Uploading,
-    /// Uploaded, UploadFailed, Idle); `Received` once evcms holds the file.
+    /// Uploaded, UploadFailed, Idle); `Received` once evcms holds the file; `Failed` when the
+    /// GetDiagnostics was not accepted (refused, offline, no answer).
     pub status: String,
     pub file_name: Option<String>,
     pub size_bytes: Option<i64>,

@@ -100,6 +100,10 @@ pub struct LoadArgs {
     /// Charger ids are `{prefix}{n:05}`.
     #[arg(long, default_value = "LOAD-")]
     pub id_prefix: String,
+    /// The first charger's number `n`: several processes (or several evcms nodes) share one
+    /// numbering, e.g. `--first 6000 --chargers 6000` for LOAD-06000 to LOAD-11999.
+    #[arg(long, default_value_t = 0)]
+    pub first: u32,
     /// Each charger also runs a transaction (id tag `{prefix}TAG{n}`), stopped at the end.
     #[arg(long)]
     pub sessions: bool,

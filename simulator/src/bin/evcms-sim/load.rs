@@ -44,7 +44,8 @@ pub async fn run(cli: &Cli, args: &LoadArgs) -> ExitCode {
     let monitor = tokio::spawn(progress(stats.clone(), began, end));
     let mut tasks = JoinSet::new();
     for n in 0..args.chargers {
-        let id = format!("{}{n:05}", args.id_prefix);
+        let number = args.first + n;
+        let id = format!("{}{number:05}", args.id_prefix);
         let plan = Plan {
             n,
             cfg: cli.charger_config(&id),
@@ -52,7 +53,9 @@ pub async fn run(cli: &Cli, args: &LoadArgs) -> ExitCode {
             end,
             meter_interval: args.meter_interval,
             heartbeat_interval: args.heartbeat_interval,
-            session_tag: args.sessions.then(|| format!("{}TAG{n}", args.id_prefix)),
+            session_tag: args
+                .sessions
+                .then(|| format!("{}TAG{number}", args.id_prefix)),
             local_addr: source_addr(n, args.source_ips),
         };
         tasks.spawn(charger(plan, stats.clone()));
