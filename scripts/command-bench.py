@@ -10,7 +10,8 @@ which answer every command at once):
     python3 scripts/command-bench.py --chargers 1 --commands 500 --concurrency 50   # one charger
 
 Each command is a GetConfiguration of one key, a ChangeConfiguration, a TriggerMessage Heartbeat
-or a DataTransfer, in turn, to a charger picked in turn. With `--chargers 1` every command queues
+or a DataTransfer, in turn, to a charger picked in turn. With several nodes, `--url` of one node and
+`--first` of chargers held by another measure commands relayed between nodes. With `--chargers 1` every command queues
 for the same charger, which takes one at a time (OCPP 1.6): latency then shows the queue.
 """
 import argparse
@@ -28,6 +29,9 @@ p.add_argument("--email", default="admin@evcms.local")
 p.add_argument("--password", default="Load-test Passphrase 1")
 p.add_argument("--prefix", default="LOAD-", help="charge point ids: PREFIX + 5 digits")
 p.add_argument("--chargers", type=int, default=100)
+p.add_argument("--first", type=int, default=0,
+               help="the first charger's number: with several nodes (load-test.sh NODES=3), --first 6000 "
+                    "picks chargers held by the second node, whatever node --url names")
 p.add_argument("--commands", type=int, default=1000)
 p.add_argument("--concurrency", type=int, default=20)
 args = p.parse_args()
@@ -68,7 +72,7 @@ COMMANDS = [
 
 
 def one(i):
-    charger = f"{args.prefix}{i % args.chargers:05d}"
+    charger = f"{args.prefix}{args.first + i % args.chargers:05d}"
     action, payload = COMMANDS[i % len(COMMANDS)]
     started = time.perf_counter()
     try:

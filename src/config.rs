@@ -161,8 +161,8 @@ pub struct Config {
     pub events_buffer: u64,
 
     /// This node's name among several evcms nodes on one PostgreSQL (letters, digits, `-`, `_`,
-    /// `.`; at most 64). Generated at start when unset; set it to something stable (a host or pod
-    /// name) so a restarted node takes back, and clears, what it held before.
+    /// `.`; at most 64). By default `{host name}-{port}`. It must be stable across restarts (a
+    /// restarted node clears what it held before) and never shared by two running nodes.
     #[arg(long, env = "EVCMS_NODE_ID", value_parser = parse_node_id)]
     pub node_id: Option<String>,
 

@@ -351,6 +351,11 @@ async fn a_dead_nodes_chargers_go_offline_and_a_moved_charger_is_billed_once() {
     let killed_at = Instant::now();
     nodes[0].kill();
     let (b, c) = (&nodes[1], &nodes[2]);
+    // A command for a charger of the dead node: a clean error once A is presumed dead (or at
+    // once, when it already is), never a wait for the full timeout.
+    let (status, body) = command(c, &stranded, "ClearCache", json!({})).await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["error"]["code"], "charger_offline", "{body}");
     // Shown offline by the others once A's heartbeat lapses (plus one sweep of theirs).
     let offline = charger_when(c, &stranded, Duration::from_secs(NODE_TIMEOUT + 7), |ch| {
         ch["connected"] == false

@@ -1,6 +1,6 @@
 //! Several evcms nodes on one PostgreSQL, behind a load balancer that is sticky by nothing.
 //!
-//! - **Nodes** ([`nodes`]): each process has a node id (`EVCMS_NODE_ID`, or generated) and a row
+//! - **Nodes** ([`nodes`]): each process has a node id (`EVCMS_NODE_ID`, or host name and port) and a row
 //!   in `nodes` whose heartbeat it refreshes every `EVCMS_NODE_HEARTBEAT` seconds. A charger's
 //!   row names the node holding its socket (`chargers.node_id`, written with the connection). A
 //!   node stopping cleanly releases its chargers; every node sweeps, at each heartbeat, the
@@ -49,15 +49,29 @@ impl Settings {
     }
 }
 
-/// This node's id: the configured one, or a fresh one.
+/// This node's id: the configured one, or `{host name}-{port}`: stable across restarts (so a
+/// node restarted after a crash clears what it held at once) and distinct for two nodes on one
+/// host, which listen on different ports.
 pub fn node_id(config: &crate::Config) -> Arc<str> {
-    match &config.node_id {
-        Some(id) => Arc::from(id.as_str()),
-        None => {
-            let random = uuid::Uuid::new_v4().simple().to_string();
-            Arc::from(format!("node-{}", &random[..12]))
-        }
+    if let Some(id) = &config.node_id {
+        return Arc::from(id.as_str());
     }
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_default();
+    let host: String = host
+        .trim()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        .take(50)
+        .collect();
+    let host = if host.is_empty() {
+        "evcms".to_owned()
+    } else {
+        host
+    };
+    Arc::from(format!("{host}-{}", config.bind.port()))
 }
 
 /// This node among the others.

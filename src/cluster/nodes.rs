@@ -70,6 +70,16 @@ pub async fn live(pool: &PgPool, timeout_secs: f64) -> Result<Vec<LiveNode>, sql
     sqlx::query_as(sql).bind(timeout_secs).fetch_all(pool).await
 }
 
+/// Whether `node` is live.
+pub async fn is_live(pool: &PgPool, node: &str, timeout_secs: f64) -> Result<bool, sqlx::Error> {
+    let sql = concat!("SELECT EXISTS (", live_nodes!(), " AND id = $2)");
+    sqlx::query_scalar(sql)
+        .bind(timeout_secs)
+        .bind(node)
+        .fetch_one(pool)
+        .await
+}
+
 /// The live node holding `charge_point_id`'s connection, if any.
 pub async fn holder_of(
     pool: &PgPool,

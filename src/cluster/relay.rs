@@ -13,7 +13,7 @@
 //! 3. The asking node, woken, reads the outcome and completes the command as if it were local.
 //!
 //! Nothing waits for ever: the asker gives up after [`Relay::deadline`] (the holder's queue wait
-//! plus the charger's timeout, and a margin). A row still `requested` then is marked `expired` in
+//! plus the charger's timeout, and a margin), or as soon as the holder is presumed dead. A row still `requested` then is marked `expired` in
 //! a guarded UPDATE, so a holder that comes late never sends it (the answer is `Offline`); a row
 //! `claimed` but never done means the holder died mid-call (`Disconnected`). A charger that left
 //! the holder before the CALL went out gets `Offline` from the holder; one that left mid-call gets
@@ -37,6 +37,9 @@ use crate::ocpp::outbox::CallOutcome;
 pub const CALLS: &str = "evcms_calls";
 /// Notified with `"<command id>"`: a relayed command's outcome is in its row.
 pub const CALLS_DONE: &str = "evcms_call_done";
+
+/// How often an asker still waiting looks whether the holder is alive.
+const HOLDER_CHECK: Duration = Duration::from_secs(2);
 
 /// What the relay writes into `relay_outcome`.
 type Outcome = Result<CallOutcome, Undelivered>;
@@ -99,18 +102,30 @@ impl Relay {
         metrics::counter!("cluster_commands_forwarded_total").increment(1);
         let give_up = tokio::time::Instant::now() + self.deadline;
         loop {
-            let timed_out = tokio::time::timeout_at(give_up, woken.notified())
+            // Woken by the holder's report, or every few seconds to see whether the holder died
+            // before taking the command (its chargers are then swept: no need to wait it out).
+            let look_again = (tokio::time::Instant::now() + HOLDER_CHECK).min(give_up);
+            let woken_up = tokio::time::timeout_at(look_again, woken.notified())
                 .await
-                .is_err();
+                .is_ok();
+            let timed_out = tokio::time::Instant::now() >= give_up;
             match read_outcome(&self.pool, call.command).await {
                 Ok(Some(outcome)) => return outcome,
-                Ok(None) if !timed_out => continue,
-                Ok(None) => return self.abandon(call.command).await,
+                Ok(None) if timed_out => return self.abandon(call.command).await,
+                Ok(None) if woken_up => {}
+                Ok(None) => {
+                    let alive = super::nodes::is_live(&self.pool, &holder, self.node_timeout_secs)
+                        .await
+                        .unwrap_or(true);
+                    if !alive {
+                        return self.abandon(call.command).await;
+                    }
+                }
                 Err(e) if timed_out => {
                     tracing::warn!(command = call.command, error = %e, "could not read a relayed command's outcome");
                     return Err(Undelivered::Disconnected);
                 }
-                Err(_) => continue,
+                Err(_) => {}
             }
         }
     }
