@@ -222,13 +222,10 @@ impl App {
         if let Some(metrics) = metrics {
             metrics.abort();
         }
-        self.ocpp.shut_down().await;
         for task in cluster_tasks {
             task.abort();
         }
-        if let Some(cluster) = &self.ocpp.cluster {
-            cluster.leave().await;
-        }
+        self.ocpp.shut_down(&self.db).await;
         self.db.close().await;
         Ok(())
     }

@@ -374,6 +374,21 @@ async fn a_dead_nodes_chargers_go_offline_and_a_moved_charger_is_billed_once() {
     );
     assert_eq!(kept["node_id"], b.id);
 
+    // What A acknowledged before it died is stored: the sample, the session.
+    let stored: i64 = match &c.app.db {
+        evcms::Db::Postgres(pool) => sqlx::query_scalar(
+            "SELECT COUNT(*) FROM meter_values WHERE charge_point_id = $1 AND sampled_at = $2",
+        )
+        .bind(&cp)
+        .bind(sample_at)
+        .fetch_one(pool)
+        .await
+        .unwrap(),
+        evcms::Db::Sqlite { .. } => unreachable!("several nodes run on PostgreSQL"),
+    };
+    assert_eq!(stored, 1, "the sample A acknowledged is stored");
+    assert_eq!(c.app.session_of(transaction_id).await["status"], "Active");
+
     // The charging charger moves to B and replays everything A may not have answered.
     drop(charging);
     let mut moved = Charger::connect(b.app.charger_config(&cp)).await.unwrap();

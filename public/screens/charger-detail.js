@@ -116,7 +116,7 @@ export async function show(ctx) {
     const c = charger;
     const hw = [c.vendor, c.model].filter(Boolean).join(' ');
     replace(about, details([
-      ['Connection', c.connected ? `Connected since ${fmt.dateTime(c.connected_at)}` : `Offline${c.disconnected_at ? ` since ${fmt.dateTime(c.disconnected_at)}` : ''}`],
+      ['Connection', c.connected ? `Connected since ${fmt.dateTime(c.connected_at)}${c.node_id ? ` to node ${c.node_id}` : ''}` : `Offline${c.disconnected_at ? ` since ${fmt.dateTime(c.disconnected_at)}` : ''}`],
       ['Last seen', fmt.dateTime(c.last_seen_at)],
       ['Registration', h('span', {}, badge(c.registration_status, 'Not booted'), c.last_boot_at ? ` booted ${fmt.dateTime(c.last_boot_at)}` : '')],
       ['Status', h('span', {}, badge(c.status, 'No status yet'), c.error_code && c.error_code !== 'NoError' ? ` ${c.error_code}` : '')],

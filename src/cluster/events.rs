@@ -160,6 +160,17 @@ pub async fn send_batches(pool: PgPool, node: Arc<str>, mut queue: mpsc::Receive
     }
 }
 
+/// Sends `events` now, in as few notifications as they fit in (at shutdown, when the relay's
+/// task is gone).
+pub async fn send_now(pool: &PgPool, node: &Arc<str>, events: Vec<Shared>) {
+    let (queue, receiver) = mpsc::channel(events.len().max(1));
+    for event in events {
+        let _ = queue.try_send(event);
+    }
+    drop(queue);
+    send_batches(pool.clone(), node.clone(), receiver).await;
+}
+
 fn encode(node: &str, batch: &[Shared]) -> Option<String> {
     let events = batch
         .iter()

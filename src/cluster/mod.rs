@@ -162,14 +162,34 @@ impl Cluster {
         tasks
     }
 
-    /// Stopping cleanly: the chargers still recorded as ours are released, the node marked
-    /// stopped. After the connections closed.
+    /// Stopping cleanly, once the connections are closed: this node's chargers are released in
+    /// one statement (the other nodes' subscribers are told), the node marked stopped.
     pub async fn leave(&self) {
-        let db = crate::db::Db::Postgres(self.pool.clone());
-        if let Err(e) =
-            crate::db::charger_state::release(&db, Some(&self.node), crate::db::now()).await
-        {
-            tracing::warn!(error = %e, "could not release this node's chargers");
+        match nodes::release_held(&self.pool, &self.node).await {
+            Ok(released)
+                if self
+                    .listeners
+                    .any
+                    .load(std::sync::atomic::Ordering::Relaxed) =>
+            {
+                let told = released
+                    .into_iter()
+                    .map(|charger| {
+                        let fact = Fact::ChargerDisconnected(ChargerConnection {
+                            charge_point_id: charger.charge_point_id,
+                            at: charger.disconnected_at,
+                        });
+                        crate::events::Shared {
+                            name: fact.name(),
+                            organization: charger.organization.map(Arc::from),
+                            data: fact.data_json(),
+                        }
+                    })
+                    .collect();
+                events::send_now(&self.pool, &self.node, told).await;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "could not release this node's chargers"),
         }
         if let Err(e) = nodes::leave(&self.pool, &self.node).await {
             tracing::warn!(error = %e, "could not record this node as stopped");

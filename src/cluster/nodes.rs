@@ -107,21 +107,42 @@ pub struct Swept {
     pub organization: Option<String>,
 }
 
+/// The chargers an `UPDATE ... RETURNING charge_point_id, disconnected_at` (named `released`)
+/// marked disconnected, with their organizations.
+macro_rules! released_with_organizations {
+    () => {
+        concat!(
+            "SELECT released.charge_point_id, released.disconnected_at, s.organization FROM released ",
+            "LEFT JOIN charging_points p ON p.device_id = released.charge_point_id AND p.deleted = FALSE ",
+            "LEFT JOIN charging_stations s ON s.station_id = p.station_id"
+        )
+    };
+}
+
 /// Marks disconnected every charger held by a node that is not live (its heartbeat lapsed, or it
 /// stopped without releasing them).
 pub async fn sweep_dead(pool: &PgPool, timeout_secs: f64) -> Result<Vec<Swept>, sqlx::Error> {
     let sql = concat!(
-        "WITH swept AS (",
-        "UPDATE chargers SET connected = FALSE, node_id = NULL, disconnected_at = now(), ",
-        "updated_at = now() ",
+        "WITH released AS (",
+        "UPDATE chargers SET connected = FALSE, node_id = NULL, disconnected_at = now(), updated_at = now() ",
         "WHERE connected = TRUE AND node_id IS NOT NULL AND node_id NOT IN (",
         live_nodes!(),
         ") RETURNING charge_point_id, disconnected_at) ",
-        "SELECT swept.charge_point_id, swept.disconnected_at, s.organization FROM swept ",
-        "LEFT JOIN charging_points p ON p.device_id = swept.charge_point_id AND p.deleted = FALSE ",
-        "LEFT JOIN charging_stations s ON s.station_id = p.station_id"
+        released_with_organizations!()
     );
     sqlx::query_as(sql).bind(timeout_secs).fetch_all(pool).await
+}
+
+/// Marks disconnected every charger `node` holds: it is stopping, and releases them in one
+/// statement rather than one per connection.
+pub async fn release_held(pool: &PgPool, node: &str) -> Result<Vec<Swept>, sqlx::Error> {
+    let sql = concat!(
+        "WITH released AS (",
+        "UPDATE chargers SET connected = FALSE, node_id = NULL, disconnected_at = now(), updated_at = now() ",
+        "WHERE connected = TRUE AND node_id = $1 RETURNING charge_point_id, disconnected_at) ",
+        released_with_organizations!()
+    );
+    sqlx::query_as(sql).bind(node).fetch_all(pool).await
 }
 
 /// Marks `node`'s live connections connected again where nobody else holds them: after its own

@@ -76,6 +76,10 @@ pub struct Hub {
     pub node: std::sync::Arc<str>,
     /// This node among the others (PostgreSQL); None on SQLite's one node.
     pub cluster: Option<std::sync::Arc<crate::cluster::Cluster>>,
+    /// Set when the server stops: connections then leave their disconnection to
+    /// [`Hub::shut_down`], which records them all in one statement (thousands of single writes
+    /// at once would outwait the database pool).
+    stopping: std::sync::atomic::AtomicBool,
 }
 
 impl Hub {
@@ -118,6 +122,7 @@ impl Hub {
             events,
             node,
             cluster,
+            stopping: std::sync::atomic::AtomicBool::new(false),
             messages: message_log::MessageLog::start(
                 db.clone(),
                 message_log::LogSettings {
@@ -128,17 +133,33 @@ impl Hub {
         }
     }
 
-    /// Closes every charger connection and writes the samples still queued.
-    pub async fn shut_down(&self) {
+    /// Whether the server is stopping.
+    pub fn is_stopping(&self) -> bool {
+        self.stopping.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Closes every charger connection, records them all disconnected and writes the samples
+    /// still queued.
+    pub async fn shut_down(&self, db: &Db) {
+        self.stopping
+            .store(true, std::sync::atomic::Ordering::Relaxed);
         self.events.close();
         self.registry.close_all();
-        // Give connections a moment to send their close frames and record the disconnection
-        // (a fleet of thousands needs a few seconds on one database writer).
+        // Give connections a moment to send their close frames.
         for _ in 0..500 {
             if self.registry.count() == 0 {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        match &self.cluster {
+            Some(cluster) => cluster.leave().await,
+            None => {
+                if let Err(e) = crate::db::charger_state::release(db, None, crate::db::now()).await
+                {
+                    tracing::warn!(error = %e, "could not record the chargers disconnected; the next start will");
+                }
+            }
         }
         self.samples.flush().await;
     }

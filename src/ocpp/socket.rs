@@ -195,12 +195,13 @@ async fn serve(
             }
         }
     };
-    // A connection replaced by a newer one leaves the charger's state to its successor. The
-    // disconnection is recorded before the registry forgets it, so a shutdown that waits for the
-    // registry to empty also waits for these writes.
-    if hub
-        .registry
-        .is_current(&charge_point_id, registration.connection)
+    // A connection replaced by a newer one leaves the charger's state to its successor; at
+    // shutdown, the hub records every disconnection at once. The disconnection is recorded before
+    // the registry forgets it.
+    if !hub.is_stopping()
+        && hub
+            .registry
+            .is_current(&charge_point_id, registration.connection)
         && let Some(at) = record_disconnection(&state.db, &charge_point_id, connected_at).await
     {
         link.tell(|| {

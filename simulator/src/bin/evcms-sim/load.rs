@@ -47,7 +47,7 @@ pub async fn run(cli: &Cli, args: &LoadArgs) -> ExitCode {
         let number = args.first + n;
         let id = format!("{}{number:05}", args.id_prefix);
         let plan = Plan {
-            n,
+            n: number,
             cfg: cli.charger_config(&id),
             start_at: began + Duration::from_secs_f64(f64::from(n) / f64::from(args.ramp)),
             end,
@@ -75,6 +75,7 @@ fn source_addr(n: u32, count: u8) -> Option<IpAddr> {
 
 /// What one simulated charger does during the run.
 struct Plan {
+    /// Its number: the digits of its id, and where its meter reading starts.
     n: u32,
     cfg: ChargerConfig,
     start_at: Instant,
