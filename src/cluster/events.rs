@@ -28,8 +28,8 @@ pub const SUBSCRIBERS: &str = "evcms_event_subscribers";
 const BATCH_BYTES: usize = 7_000;
 /// Events waiting to leave; beyond this they are dropped.
 const QUEUE: usize = 8_192;
-/// How often this node looks whether its subscribers came or went.
-const WATCH_EVERY: Duration = Duration::from_millis(200);
+/// How often this node looks whether its subscribers went (a new one is told at once).
+const WATCH_EVERY: Duration = Duration::from_secs(1);
 
 /// A batch of events as it travels.
 #[derive(Debug, Serialize, Deserialize)]
@@ -213,7 +213,10 @@ pub async fn announce_subscribers(pool: PgPool, node: Arc<str>, bus: Arc<Bus>) {
     let mut announced_any = false;
     let mut every = tokio::time::interval(WATCH_EVERY);
     loop {
-        every.tick().await;
+        tokio::select! {
+            () = bus.new_subscriber() => {}
+            _ = every.tick() => {}
+        }
         let count = bus.local_subscribers();
         if (count > 0) == announced_any {
             continue;

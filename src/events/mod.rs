@@ -96,6 +96,8 @@ pub struct Bus {
     closed: watch::Sender<bool>,
     /// Set when this node is one of several.
     relay: OnceLock<Relay>,
+    /// Woken by every new subscriber, so the other nodes hear of it at once.
+    subscribed: tokio::sync::Notify,
 }
 
 /// Where a node's events leave for the other nodes.
@@ -154,7 +156,13 @@ impl Bus {
             settings,
             closed: watch::Sender::new(false),
             relay: OnceLock::new(),
+            subscribed: tokio::sync::Notify::new(),
         }
+    }
+
+    /// Completes when someone subscribed since the last call (for one waiter).
+    pub async fn new_subscriber(&self) {
+        self.subscribed.notified().await;
     }
 
     /// Makes this bus one node's of several: its events also go to `relay`.
@@ -301,6 +309,7 @@ impl Bus {
     pub fn subscribe(&self, last_event_id: Option<u64>) -> Subscription {
         let history = self.lock();
         let receiver = self.sender.subscribe();
+        self.subscribed.notify_one();
         let (missed, resync) = match last_event_id {
             None => (Vec::new(), None),
             Some(last) if last >= history.lost_up_to && last <= history.last_id => (
