@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -51,7 +51,8 @@ struct Travelling<'a> {
 /// Which other nodes have subscribers.
 #[derive(Debug, Default)]
 pub struct Listeners {
-    by_node: Mutex<HashMap<String, i64>>,
+    /// Each other node's count, and when it was learnt.
+    by_node: Mutex<HashMap<String, (i64, Instant)>>,
     /// Whether any other node has one (what the bus reads on every publish).
     pub any: Arc<AtomicBool>,
 }
@@ -67,29 +68,35 @@ impl Listeners {
         }
         let count = count.parse().unwrap_or(0);
         let mut by_node = self.lock();
-        by_node.insert(node.to_owned(), count);
+        by_node.insert(node.to_owned(), (count, Instant::now()));
         self.refresh(&by_node);
     }
 
-    /// The live nodes' counts as of their heartbeats (dead nodes drop out).
-    pub fn reset(&self, own: &str, live: Vec<super::nodes::LiveNode>) {
+    /// The live nodes' counts as read (from their rows) at `read_at`; dead nodes drop out. An
+    /// announcement heard after the read is newer than it and stays.
+    pub fn reset(&self, own: &str, live: Vec<super::nodes::LiveNode>, read_at: Instant) {
         let mut by_node = self.lock();
-        *by_node = live
+        let mut fresh: HashMap<String, (i64, Instant)> = live
             .into_iter()
             .filter(|n| n.id != own)
-            .map(|n| (n.id, i64::from(n.event_subscribers)))
+            .map(|n| (n.id, (i64::from(n.event_subscribers), read_at)))
             .collect();
+        for (node, learnt) in by_node.drain() {
+            if learnt.1 > read_at {
+                fresh.insert(node, learnt);
+            }
+        }
+        *by_node = fresh;
         self.refresh(&by_node);
     }
 
-    fn refresh(&self, by_node: &HashMap<String, i64>) {
-        let any = by_node.values().any(|n| *n > 0);
-        self.any.store(any, Ordering::Relaxed);
-        metrics::gauge!("cluster_other_nodes_with_event_subscribers")
-            .set(by_node.values().filter(|n| **n > 0).count() as f64);
+    fn refresh(&self, by_node: &HashMap<String, (i64, Instant)>) {
+        let listening = by_node.values().filter(|(n, _)| *n > 0).count();
+        self.any.store(listening > 0, Ordering::Relaxed);
+        metrics::gauge!("cluster_other_nodes_with_event_subscribers").set(listening as f64);
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, i64>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, (i64, Instant)>> {
         self.by_node.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
@@ -243,6 +250,32 @@ pub async fn announce_subscribers(pool: PgPool, node: Arc<str>, bus: Arc<Bus>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn live(id: &str, event_subscribers: i32) -> super::super::nodes::LiveNode {
+        super::super::nodes::LiveNode {
+            id: id.to_owned(),
+            event_subscribers,
+        }
+    }
+
+    #[test]
+    fn an_announcement_outlives_an_older_read_and_dead_nodes_drop_out() {
+        let listeners = Listeners::default();
+        let read_before = Instant::now();
+        listeners.announced("a", "b 1");
+        assert!(listeners.any.load(Ordering::Relaxed));
+        // A heartbeat's read from before the announcement: B still counts.
+        listeners.reset("a", vec![live("a", 3), live("b", 0)], read_before);
+        assert!(listeners.any.load(Ordering::Relaxed));
+        // A later read is the truth; our own count never counts.
+        listeners.reset("a", vec![live("a", 3), live("b", 0)], Instant::now());
+        assert!(!listeners.any.load(Ordering::Relaxed));
+        listeners.announced("a", "c 2");
+        assert!(listeners.any.load(Ordering::Relaxed));
+        // C stopped beating: it is not among the live nodes any more.
+        listeners.reset("a", vec![live("b", 0)], Instant::now());
+        assert!(!listeners.any.load(Ordering::Relaxed));
+    }
 
     #[test]
     fn a_batch_keeps_each_event_and_its_scope() {

@@ -223,10 +223,11 @@ impl Cluster {
                 self.reclaim().await;
             }
             last_beat = tokio::time::Instant::now();
+            let read_at = std::time::Instant::now();
             match nodes::live(&self.pool, timeout).await {
                 Ok(live) => {
                     metrics::gauge!("cluster_nodes_live").set(live.len() as f64);
-                    self.listeners.reset(&self.node, live);
+                    self.listeners.reset(&self.node, live, read_at);
                 }
                 Err(e) => tracing::warn!(error = %e, "could not read the live nodes"),
             }
