@@ -74,11 +74,29 @@ pub async fn disconnected(
     connected_at: DateTime<Utc>,
     at: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let sql = concat!(
-        "UPDATE chargers SET connected = FALSE, node_id = NULL, disconnected_at = $3, last_seen_at = $3, updated_at = $3 ",
-        "WHERE charge_point_id = $1 AND connected_at = $2"
-    );
-    on_write!(db, pool => sqlx::query(sql).bind(charge_point_id).bind(connected_at).bind(at).execute(pool).await.map(|r| r.rows_affected()))?;
+    on_write!(db, pool => sqlx::query(DISCONNECTED).bind(charge_point_id).bind(connected_at).bind(at).execute(pool).await.map(|r| r.rows_affected()))?;
+    Ok(())
+}
+
+/// Marks a connection ended, unless a newer one of the charger took its place.
+const DISCONNECTED: &str = concat!(
+    "UPDATE chargers SET connected = FALSE, node_id = NULL, disconnected_at = $3, last_seen_at = $3, updated_at = $3 ",
+    "WHERE charge_point_id = $1 AND connected_at = $2"
+);
+
+/// A connection that ended: the charger, when the connection began, when it ended.
+#[derive(Debug, Clone)]
+pub struct Disconnection {
+    pub charge_point_id: Arc<str>,
+    pub connected_at: DateTime<Utc>,
+    pub at: DateTime<Utc>,
+}
+
+/// [`disconnected`] for many connections, in `tx` (the sample writer's batches).
+pub async fn disconnected_many(tx: &mut Tx, ended: &[Disconnection]) -> Result<(), sqlx::Error> {
+    for d in ended {
+        on_tx!(tx, conn => sqlx::query(DISCONNECTED).bind(&*d.charge_point_id).bind(d.connected_at).bind(d.at).execute(conn).await.map(|r| r.rows_affected()))?;
+    }
     Ok(())
 }
 

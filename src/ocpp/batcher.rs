@@ -1,5 +1,7 @@
-//! The sample writer: meter samples, live session readings and "last seen" times from every
-//! connection go through one bounded queue into batched transactions, with group commit.
+//! The sample writer: meter samples, live session readings, "last seen" times and ended
+//! connections from every connection go through one bounded queue into batched transactions,
+//! with group commit. (Thousands of chargers disconnecting at once, a network outage, cost a few
+//! transactions rather than one write each, which outwaited the database pool.)
 //!
 //! A CALLRESULT tells a charger it may forget its message ("Acknowledged means stored" in the
 //! architecture note). So [`SampleWriter::samples`] waits: the writer answers each message once
@@ -31,6 +33,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::frame::{CallError, ErrorCode};
+use crate::db::charger_state::Disconnection;
 use crate::db::meter_values::{self, LiveReading, SampleRow};
 use crate::db::{self, Db, Failure};
 
@@ -64,6 +67,8 @@ enum Item {
         stored: oneshot::Sender<Result<(), NotStored>>,
     },
     Seen(Arc<str>, DateTime<Utc>),
+    /// A connection ended; answered once recorded.
+    Disconnected(Disconnection, oneshot::Sender<Result<(), NotStored>>),
     /// Answered once everything queued before it is written (or refused).
     Flush(oneshot::Sender<()>),
 }
@@ -105,6 +110,13 @@ impl SampleWriter {
         let _ = self.send(Item::Seen(charge_point_id, at)).await;
     }
 
+    /// Records that a connection ended: returns once committed, or with [`NotStored`].
+    pub async fn disconnected(&self, ended: Disconnection) -> Result<(), NotStored> {
+        let (recorded, outcome) = oneshot::channel();
+        self.send(Item::Disconnected(ended, recorded)).await?;
+        outcome.await.unwrap_or(Err(NotStored))
+    }
+
     /// Waits until everything queued so far is written (or refused).
     pub async fn flush(&self) {
         let (done, written) = oneshot::channel();
@@ -142,6 +154,8 @@ struct Batch {
     rows: Vec<SampleRow>,
     messages: Vec<Message>,
     seen: HashMap<Arc<str>, DateTime<Utc>>,
+    ended: Vec<Disconnection>,
+    ended_waiters: Vec<oneshot::Sender<Result<(), NotStored>>>,
     flushes: Vec<oneshot::Sender<()>>,
 }
 
@@ -166,6 +180,10 @@ impl Batch {
                 Item::Seen(charger, at) => {
                     let kept = batch.seen.entry(charger).or_insert(at);
                     *kept = (*kept).max(at);
+                }
+                Item::Disconnected(ended, recorded) => {
+                    batch.ended.push(ended);
+                    batch.ended_waiters.push(recorded);
                 }
                 Item::Flush(done) => batch.flushes.push(done),
             }
@@ -203,34 +221,55 @@ async fn write(db: &Db, batch: Batch) {
     let Batch {
         rows,
         messages,
+        ended,
+        ended_waiters,
         flushes,
         ..
     } = batch;
-    if !(rows.is_empty() && live.is_empty() && seen.is_empty()) {
+    if !(rows.is_empty() && live.is_empty() && seen.is_empty() && ended.is_empty()) {
         metrics::histogram!("meter_sample_batch_rows").record(rows.len() as f64);
         let started = std::time::Instant::now();
-        let written = write_whole(db, &rows, &live, &seen).await;
+        let written = write_whole(db, &rows, &live, &seen, &ended).await;
         metrics::histogram!("meter_sample_flush_seconds").record(started.elapsed().as_secs_f64());
         match written {
             Ok(()) => {
                 metrics::counter!("meter_samples_written_total").increment(rows.len() as u64);
-                answer(messages, Ok(()))
+                answer(messages, Ok(()));
+                answer_all(ended_waiters, Ok(()));
             }
             Err(e) if db::failure(&e) == Failure::Unavailable => {
                 tracing::error!(error = %e, messages = messages.len(), samples = rows.len(),
                     "the database is unavailable: meter samples not stored, their chargers get a CALLERROR and retry");
                 metrics::counter!("meter_samples_refused_total").increment(rows.len() as u64);
                 answer(messages, Err(NotStored));
+                answer_all(ended_waiters, Err(NotStored));
             }
             Err(e) => {
                 tracing::warn!(error = %e, messages = messages.len(),
                     "the database refused a batch of meter samples; writing it message by message");
                 write_one_by_one(db, &rows, messages, &seen).await;
+                let outcome = match write_once(db, &[], &[], &[], &ended).await {
+                    Ok(()) => Ok(()),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "ended connections were not recorded with their batch");
+                        Err(NotStored)
+                    }
+                };
+                answer_all(ended_waiters, outcome);
             }
         }
     }
     for done in flushes {
         let _ = done.send(());
+    }
+}
+
+fn answer_all(
+    waiters: Vec<oneshot::Sender<Result<(), NotStored>>>,
+    outcome: Result<(), NotStored>,
+) {
+    for waiter in waiters {
+        let _ = waiter.send(outcome);
     }
 }
 
@@ -247,10 +286,11 @@ async fn write_whole(
     rows: &[SampleRow],
     live: &[LiveReading],
     seen: &[(Box<str>, DateTime<Utc>)],
+    ended: &[Disconnection],
 ) -> Result<(), sqlx::Error> {
     let mut attempt = 1;
     loop {
-        match write_once(db, rows, live, seen).await {
+        match write_once(db, rows, live, seen, ended).await {
             Ok(()) => return Ok(()),
             Err(e) if attempt < ATTEMPTS && worth_retrying(&e) => {
                 tracing::warn!(error = %e, attempt, "writing meter samples failed; retrying");
@@ -291,7 +331,7 @@ async fn write_one_by_one(
             Err(NotStored)
         } else {
             let own = &rows[message.rows.clone()];
-            match write_once(db, own, message.live.as_slice(), &[]).await {
+            match write_once(db, own, message.live.as_slice(), &[], &[]).await {
                 Ok(()) => Ok(()),
                 Err(e) => {
                     unavailable = db::failure(&e) == Failure::Unavailable;
@@ -307,7 +347,7 @@ async fn write_one_by_one(
     }
     if !unavailable
         && !seen.is_empty()
-        && let Err(e) = write_once(db, &[], &[], seen).await
+        && let Err(e) = write_once(db, &[], &[], seen, &[]).await
     {
         tracing::warn!(error = %e, "last-seen times were not stored");
     }
@@ -324,10 +364,12 @@ async fn write_once(
     rows: &[SampleRow],
     live: &[LiveReading],
     seen: &[(Box<str>, DateTime<Utc>)],
+    ended: &[Disconnection],
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
     meter_values::insert(&mut tx, rows).await?;
     meter_values::apply_live(&mut tx, live).await?;
     db::charger_state::seen(&mut tx, seen).await?;
+    db::charger_state::disconnected_many(&mut tx, ended).await?;
     tx.commit().await
 }

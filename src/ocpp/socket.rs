@@ -202,7 +202,8 @@ async fn serve(
         && hub
             .registry
             .is_current(&charge_point_id, registration.connection)
-        && let Some(at) = record_disconnection(&state.db, &charge_point_id, connected_at).await
+        && let Some(at) =
+            record_disconnection(&state.db, &hub, &charge_point_id, connected_at).await
     {
         link.tell(|| {
             Fact::ChargerDisconnected(ChargerConnection {
@@ -219,21 +220,28 @@ async fn serve(
     metrics::counter!("ocpp_connections_closed_total", "reason" => reason).increment(1);
 }
 
-/// Records the end of the connection made at `connected_at`; gives when, once recorded. When the
-/// database is unavailable, tries again in the background for a few minutes, so the charger is
-/// not left listed as connected once the database is back (a newer connection is never
-/// overwritten: the update names this one's `connected_at`). A restart clears whatever is left
-/// (see `App::build`).
+/// Records the end of the connection made at `connected_at` (through the sample writer's
+/// batches: a whole network dropping at once costs a few transactions); gives when, once
+/// recorded. When the database is unavailable, tries again in the background for a few minutes,
+/// so the charger is not left listed as connected once the database is back (a newer connection
+/// is never overwritten: the update names this one's `connected_at`). A restart clears whatever
+/// is left (see `App::build`).
 async fn record_disconnection(
     db: &db::Db,
+    hub: &super::Hub,
     charge_point_id: &Arc<str>,
     connected_at: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
     let at = db::now();
-    let Err(e) = charger_state::disconnected(db, charge_point_id, connected_at, at).await else {
-        return Some(at);
+    let ended = charger_state::Disconnection {
+        charge_point_id: charge_point_id.clone(),
+        connected_at,
+        at,
     };
-    tracing::error!(charger = %charge_point_id, error = %e, "could not record the disconnection; retrying in the background");
+    if hub.samples.disconnected(ended).await.is_ok() {
+        return Some(at);
+    }
+    tracing::error!(charger = %charge_point_id, "could not record the disconnection; retrying in the background");
     let db = db.clone();
     let charge_point_id = charge_point_id.clone();
     tokio::spawn(async move {
