@@ -49,20 +49,26 @@ pub enum StatusStored {
     NoSuchConnector,
 }
 
-/// Records a new connection of `charge_point_id` to the node `node` (creating its row on first
-/// contact).
-pub async fn connected(
-    db: &Db,
-    charge_point_id: &str,
-    node: &str,
-    at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    let sql = concat!(
-        "INSERT INTO chargers (charge_point_id, connected, connected_at, last_seen_at, node_id, created_at, updated_at) ",
-        "VALUES ($1, TRUE, $2, $2, $3, $2, $2) ",
-        "ON CONFLICT (charge_point_id) DO UPDATE SET connected = TRUE, connected_at = $2, last_seen_at = $2, node_id = $3, updated_at = $2"
-    );
-    on_write!(db, pool => sqlx::query(sql).bind(charge_point_id).bind(at).bind(node).execute(pool).await.map(|r| r.rows_affected()))?;
+/// Records a new connection of a charger to a node (creating its row on first contact).
+const CONNECTED: &str = concat!(
+    "INSERT INTO chargers (charge_point_id, connected, connected_at, last_seen_at, node_id, created_at, updated_at) ",
+    "VALUES ($1, TRUE, $2, $2, $3, $2, $2) ",
+    "ON CONFLICT (charge_point_id) DO UPDATE SET connected = TRUE, connected_at = $2, last_seen_at = $2, node_id = $3, updated_at = $2"
+);
+
+/// A connection that began: the charger, the node serving it, when.
+#[derive(Debug, Clone)]
+pub struct Connection {
+    pub charge_point_id: Arc<str>,
+    pub node: Arc<str>,
+    pub at: DateTime<Utc>,
+}
+
+/// [`connected`] for many connections, in `tx` (the sample writer's batches).
+pub async fn connected_many(tx: &mut Tx, began: &[Connection]) -> Result<(), sqlx::Error> {
+    for c in began {
+        on_tx!(tx, conn => sqlx::query(CONNECTED).bind(&*c.charge_point_id).bind(c.at).bind(&*c.node).execute(conn).await.map(|r| r.rows_affected()))?;
+    }
     Ok(())
 }
 

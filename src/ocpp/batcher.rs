@@ -1,7 +1,8 @@
-//! The sample writer: meter samples, live session readings, "last seen" times and ended
-//! connections from every connection go through one bounded queue into batched transactions,
-//! with group commit. (Thousands of chargers disconnecting at once, a network outage, cost a few
-//! transactions rather than one write each, which outwaited the database pool.)
+//! The sample writer: meter samples, live session readings, "last seen" times and connections
+//! begun and ended go through one bounded queue into batched transactions, with group commit.
+//! (Thousands of chargers connecting or disconnecting at once, after an outage or a restart, cost
+//! a few transactions rather than one write each, which queued behind each other for the
+//! database.)
 //!
 //! A CALLRESULT tells a charger it may forget its message ("Acknowledged means stored" in the
 //! architecture note). So [`SampleWriter::samples`] waits: the writer answers each message once
@@ -33,7 +34,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::frame::{CallError, ErrorCode};
-use crate::db::charger_state::Disconnection;
+use crate::db::charger_state::{Connection, Disconnection};
 use crate::db::meter_values::{self, LiveReading, SampleRow};
 use crate::db::{self, Db, Failure};
 
@@ -67,6 +68,8 @@ enum Item {
         stored: oneshot::Sender<Result<(), NotStored>>,
     },
     Seen(Arc<str>, DateTime<Utc>),
+    /// A connection began; answered once recorded.
+    Connected(Connection, oneshot::Sender<Result<(), NotStored>>),
     /// A connection ended; answered once recorded.
     Disconnected(Disconnection, oneshot::Sender<Result<(), NotStored>>),
     /// Answered once everything queued before it is written (or refused).
@@ -108,6 +111,13 @@ impl SampleWriter {
     /// Queues a "last seen" time for a charger; nobody waits for it.
     pub async fn seen(&self, charge_point_id: Arc<str>, at: DateTime<Utc>) {
         let _ = self.send(Item::Seen(charge_point_id, at)).await;
+    }
+
+    /// Records that a connection began: returns once committed, or with [`NotStored`].
+    pub async fn connected(&self, began: Connection) -> Result<(), NotStored> {
+        let (recorded, outcome) = oneshot::channel();
+        self.send(Item::Connected(began, recorded)).await?;
+        outcome.await.unwrap_or(Err(NotStored))
     }
 
     /// Records that a connection ended: returns once committed, or with [`NotStored`].
@@ -154,6 +164,8 @@ struct Batch {
     rows: Vec<SampleRow>,
     messages: Vec<Message>,
     seen: HashMap<Arc<str>, DateTime<Utc>>,
+    began: Vec<Connection>,
+    began_waiters: Vec<oneshot::Sender<Result<(), NotStored>>>,
     ended: Vec<Disconnection>,
     ended_waiters: Vec<oneshot::Sender<Result<(), NotStored>>>,
     flushes: Vec<oneshot::Sender<()>>,
@@ -180,6 +192,10 @@ impl Batch {
                 Item::Seen(charger, at) => {
                     let kept = batch.seen.entry(charger).or_insert(at);
                     *kept = (*kept).max(at);
+                }
+                Item::Connected(began, recorded) => {
+                    batch.began.push(began);
+                    batch.began_waiters.push(recorded);
                 }
                 Item::Disconnected(ended, recorded) => {
                     batch.ended.push(ended);
@@ -221,46 +237,87 @@ async fn write(db: &Db, batch: Batch) {
     let Batch {
         rows,
         messages,
+        began,
+        began_waiters,
         ended,
         ended_waiters,
         flushes,
         ..
     } = batch;
-    if !(rows.is_empty() && live.is_empty() && seen.is_empty() && ended.is_empty()) {
+    // In the order of `Connections`: those begun, then those ended.
+    let connection_waiters: Vec<_> = began_waiters.into_iter().chain(ended_waiters).collect();
+    let connections = Connections {
+        began: &began,
+        ended: &ended,
+    };
+    if !(rows.is_empty() && live.is_empty() && seen.is_empty() && connections.is_empty()) {
         metrics::histogram!("meter_sample_batch_rows").record(rows.len() as f64);
         let started = std::time::Instant::now();
-        let written = write_whole(db, &rows, &live, &seen, &ended).await;
+        let written = write_whole(db, &rows, &live, &seen, connections).await;
         metrics::histogram!("meter_sample_flush_seconds").record(started.elapsed().as_secs_f64());
         match written {
             Ok(()) => {
                 metrics::counter!("meter_samples_written_total").increment(rows.len() as u64);
                 answer(messages, Ok(()));
-                answer_all(ended_waiters, Ok(()));
+                answer_all(connection_waiters, Ok(()));
             }
             Err(e) if db::failure(&e) == Failure::Unavailable => {
                 tracing::error!(error = %e, messages = messages.len(), samples = rows.len(),
                     "the database is unavailable: meter samples not stored, their chargers get a CALLERROR and retry");
                 metrics::counter!("meter_samples_refused_total").increment(rows.len() as u64);
                 answer(messages, Err(NotStored));
-                answer_all(ended_waiters, Err(NotStored));
+                answer_all(connection_waiters, Err(NotStored));
             }
             Err(e) => {
                 tracing::warn!(error = %e, messages = messages.len(),
                     "the database refused a batch of meter samples; writing it message by message");
                 write_one_by_one(db, &rows, messages, &seen).await;
-                let outcome = match write_once(db, &[], &[], &[], &ended).await {
-                    Ok(()) => Ok(()),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "ended connections were not recorded with their batch");
-                        Err(NotStored)
-                    }
-                };
-                answer_all(ended_waiters, outcome);
+                write_connections_one_by_one(db, connections, connection_waiters).await;
             }
         }
     }
     for done in flushes {
         let _ = done.send(());
+    }
+}
+
+/// The connections of a batch the database refused: each in a transaction of its own, so one
+/// bad row fails only its own connection.
+async fn write_connections_one_by_one(
+    db: &Db,
+    connections: Connections<'_>,
+    waiters: Vec<oneshot::Sender<Result<(), NotStored>>>,
+) {
+    let began = connections.began.chunks(1).map(|c| Connections {
+        began: c,
+        ended: &[],
+    });
+    let ended = connections.ended.chunks(1).map(|e| Connections {
+        began: &[],
+        ended: e,
+    });
+    for (one, waiter) in began.chain(ended).zip(waiters) {
+        let outcome = match write_once(db, &[], &[], &[], one).await {
+            Ok(()) => Ok(()),
+            Err(e) => {
+                tracing::warn!(error = %e, "a connection's start or end was not recorded");
+                Err(NotStored)
+            }
+        };
+        let _ = waiter.send(outcome);
+    }
+}
+
+/// The connections begun and ended in a batch.
+#[derive(Clone, Copy, Default)]
+struct Connections<'a> {
+    began: &'a [Connection],
+    ended: &'a [Disconnection],
+}
+
+impl Connections<'_> {
+    fn is_empty(&self) -> bool {
+        self.began.is_empty() && self.ended.is_empty()
     }
 }
 
@@ -286,11 +343,11 @@ async fn write_whole(
     rows: &[SampleRow],
     live: &[LiveReading],
     seen: &[(Box<str>, DateTime<Utc>)],
-    ended: &[Disconnection],
+    connections: Connections<'_>,
 ) -> Result<(), sqlx::Error> {
     let mut attempt = 1;
     loop {
-        match write_once(db, rows, live, seen, ended).await {
+        match write_once(db, rows, live, seen, connections).await {
             Ok(()) => return Ok(()),
             Err(e) if attempt < ATTEMPTS && worth_retrying(&e) => {
                 tracing::warn!(error = %e, attempt, "writing meter samples failed; retrying");
@@ -331,7 +388,15 @@ async fn write_one_by_one(
             Err(NotStored)
         } else {
             let own = &rows[message.rows.clone()];
-            match write_once(db, own, message.live.as_slice(), &[], &[]).await {
+            match write_once(
+                db,
+                own,
+                message.live.as_slice(),
+                &[],
+                Connections::default(),
+            )
+            .await
+            {
                 Ok(()) => Ok(()),
                 Err(e) => {
                     unavailable = db::failure(&e) == Failure::Unavailable;
@@ -347,7 +412,7 @@ async fn write_one_by_one(
     }
     if !unavailable
         && !seen.is_empty()
-        && let Err(e) = write_once(db, &[], &[], seen, &[]).await
+        && let Err(e) = write_once(db, &[], &[], seen, Connections::default()).await
     {
         tracing::warn!(error = %e, "last-seen times were not stored");
     }
@@ -364,12 +429,13 @@ async fn write_once(
     rows: &[SampleRow],
     live: &[LiveReading],
     seen: &[(Box<str>, DateTime<Utc>)],
-    ended: &[Disconnection],
+    connections: Connections<'_>,
 ) -> Result<(), sqlx::Error> {
     let mut tx = db.begin().await?;
+    db::charger_state::connected_many(&mut tx, connections.began).await?;
     meter_values::insert(&mut tx, rows).await?;
     meter_values::apply_live(&mut tx, live).await?;
     db::charger_state::seen(&mut tx, seen).await?;
-    db::charger_state::disconnected_many(&mut tx, ended).await?;
+    db::charger_state::disconnected_many(&mut tx, connections.ended).await?;
     tx.commit().await
 }

@@ -101,12 +101,18 @@ async fn serve(
     let hub = state.ocpp.clone();
     let mut registration = hub.registry.register(&charge_point_id);
     let connected_at = db::now();
-    if let Err(e) =
-        charger_state::connected(&state.db, &charge_point_id, &hub.node, connected_at).await
-    {
+    // Recorded in the sample writer's batches: a whole network reconnecting at once costs a few
+    // transactions, not one each. Nothing is read before it is committed, so the charger's row
+    // exists for its first message.
+    let began = charger_state::Connection {
+        charge_point_id: charge_point_id.clone(),
+        node: hub.node.clone(),
+        at: connected_at,
+    };
+    if hub.samples.connected(began).await.is_err() {
         // Unrecorded, the charger would be listed disconnected while connected. Without the
         // database nothing it sends could be stored anyway: let it reconnect later.
-        tracing::error!(charger = %charge_point_id, error = %e, "could not record the connection; closing it");
+        tracing::error!(charger = %charge_point_id, "could not record the connection; closing it");
         close(
             &mut socket,
             CLOSE_TRY_AGAIN,
