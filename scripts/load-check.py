@@ -93,3 +93,16 @@ print("completed sessions whose energy differs from meterStop - meterStart:",
       q("SELECT COUNT(*) FROM charging_sessions WHERE status = 'Completed' AND energy_wh <> meter_stop_wh - meter_start_wh"))
 print("sessions with an anomaly:", q("SELECT anomaly, COUNT(*) FROM charging_sessions WHERE anomaly IS NOT NULL GROUP BY anomaly"))
 print("wallet debits:", q("SELECT COUNT(*) FROM wallet_transactions WHERE transaction_type = 'Debit'"))
+# Exactly-once billing: every wallet's ledger adds up to its balance, no session is debited twice,
+# and every completed session with a cost has its one debit (reference: the session's id).
+print("customers whose ledger sum differs from their balance:",
+      q("SELECT COUNT(*) FROM customers c WHERE c.wallet_balance <> COALESCE((SELECT SUM(CASE WHEN w.transaction_type = 'Credit' "
+        "THEN w.amount ELSE -w.amount END) FROM wallet_transactions w WHERE w.customer_id = c.id), 0)"))
+print("sessions debited more than once:",
+      q("SELECT COUNT(*) FROM (SELECT reference_id FROM wallet_transactions WHERE transaction_type = 'Debit' "
+        "GROUP BY customer_id, reference_id HAVING COUNT(*) > 1) d"))
+print("completed sessions with a cost whose debit is missing or differs:",
+      q("SELECT COUNT(*) FROM charging_sessions s WHERE s.status = 'Completed' AND s.customer_id IS NOT NULL "
+        "AND COALESCE(s.billed_amount, 0) > 0 AND NOT EXISTS (SELECT 1 FROM wallet_transactions w "
+        "WHERE w.customer_id = s.customer_id AND w.transaction_type = 'Debit' AND w.reference_id = s.session_id "
+        "AND w.amount = s.billed_amount)"))

@@ -7,8 +7,13 @@
 #   scripts/load-test.sh postgres 5000 --meter-interval 10s --duration 60s --sessions
 #   scripts/load-test.sh sqlite  19000 --meter-interval 60s --duration 60s --ramp 100000/s
 #   NODES=3 scripts/load-test.sh postgres 18000 --meter-interval 10s --duration 120s
+#   SIM=storm scripts/load-test.sh postgres 19000 --setup full --hold 20s --resume --stop
+#   SIM=storm scripts/load-test.sh bare     19000 --setup full --hold 20s --resume --stop
 #
-# Arguments: database (sqlite|postgres), number of chargers, then evcms-sim `load` options.
+# Arguments: database (sqlite|postgres, or bare: the simulator's bare responder, which stores
+# nothing, in place of evcms), number of chargers, then the options of the simulator's mode:
+# SIM=load (default: a fleet ramped up at --ramp, evcms-sim load) or SIM=storm (every charger at
+# the same instant, evcms-sim storm; see docs/performance.md).
 # Each run starts from a copy of a template database holding $POINTS charging points (device ids
 # LOAD-00000...) and $CUSTOMERS customers with id tags LOAD-TAG{n} and wallet credit, made once
 # through the REST API (scripts/load-setup.py). Output: $OUT (default /tmp/load/run-...), with
@@ -19,12 +24,12 @@
 # (--first splits the numbering); CPU, RSS and open files in monitor.log are the nodes' sums.
 #
 # Environment: POINTS (19000), CUSTOMERS (5000), PG (postgres://postgres@127.0.0.1:5432),
-# SERVER_ENV (extra VAR=value settings for the server), RUST_LOG (warn), PERF ("START_S LEN_S":
+# SIM (load|storm), SERVER_ENV (extra VAR=value settings for the server), RUST_LOG (warn), PERF ("START_S LEN_S":
 # perf record the server from START_S after the simulator starts, for LEN_S; top symbols in
 # perf-top.txt), EXTRA_SQL (SQL run on the run's fresh database copy before the server starts).
 set -euo pipefail
 
-db=${1:?sqlite or postgres}
+db=${1:?sqlite, postgres or bare}
 chargers=${2:?number of chargers}
 shift 2
 sim_args=("$@")
@@ -37,6 +42,7 @@ pg=${PG:-postgres://postgres@127.0.0.1:5432}
 password='Load-test Passphrase 1'
 port=${PORT:-8080}
 nodes=${NODES:-1}
+mode=${SIM:-load}
 if ((nodes > 1)) && [[ $db != postgres ]]; then
     echo "NODES > 1 needs postgres: SQLite runs one node" >&2
     exit 2
@@ -72,8 +78,22 @@ stop_server() {
 }
 servers=()
 
+start_bare() { # logfile
+    "$bin/evcms-sim" respond --bind "127.0.0.1:$port" >"$1" 2>&1 &
+    server=$!
+    servers+=("$server")
+    for _ in $(seq 50); do
+        (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+        sleep 0.1
+    done
+    echo "the bare responder did not come up" >&2
+    exit 1
+}
+
 tpl_name=tpl-$points-$customers
-if [[ $db == sqlite ]]; then
+if [[ $db == bare ]]; then
+    url=none
+elif [[ $db == sqlite ]]; then
     tpl=$base/$tpl_name.db
     if [[ ! -f $tpl ]]; then
         echo "making the template $tpl" >&2
@@ -106,7 +126,9 @@ else
 fi
 
 echo "ulimit -n: $(ulimit -n) (server and simulator inherit it)" | tee "$out/info.txt"
-if ((nodes == 1)); then
+if [[ $db == bare ]]; then
+    start_bare "$out/server.log"
+elif ((nodes == 1)); then
     start_server "$url" "$out/server.log"
 else
     for ((k = 0; k < nodes; k++)); do
@@ -130,7 +152,7 @@ echo "server: DATABASE_URL=$url EVCMS_BIND=127.0.0.1:$port RUST_LOG=${RUST_LOG:-
 sims=()
 share=$((chargers / nodes))
 for ((k = 0; k < nodes; k++)); do
-    cmd=("$bin/evcms-sim" --url "ws://127.0.0.1:$((port + k))/ocpp" load --chargers "$share" --first $((k * share)) "${sim_args[@]}")
+    cmd=("$bin/evcms-sim" --url "ws://127.0.0.1:$((port + k))/ocpp" $mode --chargers "$share" --first $((k * share)) "${sim_args[@]}")
     log=$out/sim.log
     ((nodes > 1)) && log=$out/sim-$((k + 1)).log
     echo "simulator: ${cmd[*]}" | tee -a "$out/info.txt"
@@ -155,7 +177,7 @@ done
 touch "$out/stop"
 wait "$monitor" || true
 
-python3 "$root/scripts/load-check.py" "$url" --interval-s "$interval" | tee "$out/check.log"
+[[ $db != bare ]] && python3 "$root/scripts/load-check.py" "$url" --interval-s "$interval" | tee "$out/check.log"
 stop_server
 wait || true # perf, if profiling
 

@@ -21,7 +21,7 @@ pub(crate) type WsStream = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// OCPP messages are small: 64 KiB is plenty, and a 4 KiB read buffer instead of tungstenite's
 /// 128 KiB default is what keeps thousands of idle connections cheap.
-pub(crate) fn ws_config() -> WebSocketConfig {
+pub fn ws_config() -> WebSocketConfig {
     WebSocketConfig::default()
         .read_buffer_size(4 * 1024)
         .write_buffer_size(0)

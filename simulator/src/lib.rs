@@ -28,6 +28,7 @@ pub use charger::Charger;
 pub use config::{ChargerConfig, percent_encode};
 pub use error::SimError;
 pub use frame::{ERROR_CODES_16, MAX_ID_LEN};
+pub use handshake::ws_config;
 pub use incoming::{Incoming, Reply};
 pub use profile::{PROFILE_NAMES, Profile};
 pub use responder::default_response;

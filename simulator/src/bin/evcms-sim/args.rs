@@ -40,6 +40,63 @@ pub enum Command {
     /// Keep chargers connected and idle, answering every CSMS command (charging when started
     /// remotely) until Ctrl-C.
     Run(RunArgs),
+    /// A whole network at once: every charger connects in the same instant, boots and (with
+    /// `--setup full`) starts a transaction, then optionally drops and resumes, and stops within
+    /// a second. A table per phase at the end.
+    Storm(StormArgs),
+    /// A bare CSMS stand-in: answers every charger CALL at once with a schema-valid confirmation
+    /// and stores nothing. The physical limit of this machine, to compare a CSMS with.
+    Respond(RespondArgs),
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct StormArgs {
+    /// Number of chargers, all connecting at the same instant.
+    #[arg(long, default_value_t = 1000)]
+    pub chargers: u32,
+    /// Charger ids are `{prefix}{n:05}`; id tags `{prefix}TAG{n}`.
+    #[arg(long, default_value = "LOAD-")]
+    pub id_prefix: String,
+    /// The first charger's number `n` (several processes share one numbering).
+    #[arg(long, default_value_t = 0)]
+    pub first: u32,
+    /// What each charger does after connecting: `boot` (BootNotification only) or `full`
+    /// (BootNotification, StatusNotification for connectors 0 and 1, Authorize, StartTransaction).
+    #[arg(long, default_value = "full", value_parser = ["boot", "full"])]
+    pub setup: String,
+    /// How long the fleet stays up between phases, sending MeterValues (in its transaction).
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    pub hold: Duration,
+    /// Time between MeterValues of one charger during holds.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub meter_interval: Duration,
+    /// After the first hold, every charger drops its connection at once and reconnects at
+    /// once: BootNotification, StatusNotification Charging, MeterValues of its running
+    /// transaction (a network outage or a CSMS restart).
+    #[arg(long)]
+    pub resume: bool,
+    /// At the end, every charger sends StopTransaction within `--stop-window` (needs `--setup full`).
+    #[arg(long)]
+    pub stop: bool,
+    /// The window the Stops are spread over.
+    #[arg(long, default_value = "1s", value_parser = parse_duration)]
+    pub stop_window: Duration,
+    /// How long a phase waits for its slowest charger before going on without it.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub phase_timeout: Duration,
+    /// A WebSocket handshake that takes longer than this fails.
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub handshake_timeout: Duration,
+    /// Spread connections over this many loopback source addresses (127.0.0.1, .2, ...).
+    #[arg(long, default_value_t = 1)]
+    pub source_ips: u8,
+}
+
+#[derive(Debug, Args)]
+pub struct RespondArgs {
+    /// Address to listen on; chargers connect to `ws://{bind}/ocpp/{id}`.
+    #[arg(long, default_value = "127.0.0.1:9000")]
+    pub bind: std::net::SocketAddr,
 }
 
 #[derive(Debug, Args)]

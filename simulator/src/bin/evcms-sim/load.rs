@@ -66,7 +66,7 @@ pub async fn run(cli: &Cli, args: &LoadArgs) -> ExitCode {
 }
 
 /// 127.0.0.1, .2, ... round robin, when asked for more than one source address.
-fn source_addr(n: u32, count: u8) -> Option<IpAddr> {
+pub(crate) fn source_addr(n: u32, count: u8) -> Option<IpAddr> {
     (count > 1).then(|| {
         let host = (n % u32::from(count)) as u8 + 1;
         IpAddr::V4(Ipv4Addr::new(127, 0, 0, host))
@@ -211,7 +211,7 @@ fn stop_if_closed<T>(result: Result<T, SimError>) -> Result<(), SimError> {
 }
 
 /// A random phase within one interval, so chargers started together spread their messages.
-fn jitter(interval: Duration) -> Duration {
+pub(crate) fn jitter(interval: Duration) -> Duration {
     let millis = u64::try_from(interval.as_millis())
         .unwrap_or(u64::MAX)
         .max(1);

@@ -6,9 +6,11 @@
 
 mod args;
 mod load;
+mod respond;
 mod run;
 mod session;
 mod stats;
+mod storm;
 
 use std::process::ExitCode;
 
@@ -30,5 +32,7 @@ async fn main() -> ExitCode {
         Command::Session(args) => session::run(&cli, args).await,
         Command::Load(args) => load::run(&cli, args).await,
         Command::Run(args) => run::run(&cli, args).await,
+        Command::Storm(args) => storm::run(&cli, args).await,
+        Command::Respond(args) => respond::run(args).await,
     }
 }
