@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use chrono::Utc;
-use common::ocpp::{Site, anomaly, minutes_ago, money};
+use common::ocpp::{Site, anomaly, assert_ledger_consistent, balance, minutes_ago, money};
 use common::{Backend, TestApp};
 use evcms_sim::Charger;
 use evcms_sim::ocpp::types::{ChargePointErrorCode, ChargePointStatus, Reason};
@@ -60,27 +60,6 @@ async fn charging(
         .unwrap()
         .to_owned();
     (cp, tx, session_id)
-}
-
-async fn balance(app: &TestApp, site: &Site) -> String {
-    let (_, customer) = app.get(&site.customer_path()).await;
-    money(&customer["wallet_balance"])
-}
-
-/// The ledger's sum of credits minus debits equals the balance, and every row's balance follows
-/// from the one before.
-async fn assert_ledger_consistent(app: &TestApp, site: &Site) {
-    let mut running = 0.0;
-    for row in app.ledger(site).await {
-        let amount = row["amount"].as_f64().unwrap();
-        running += if row["transaction_type"] == "Credit" {
-            amount
-        } else {
-            -amount
-        };
-        assert_eq!(format!("{running:.2}"), money(&row["balance"]), "{row}");
-    }
-    assert_eq!(format!("{running:.2}"), balance(app, site).await);
 }
 
 /// Waits until session `transaction_id` satisfies `check`, or fails after 15 s.

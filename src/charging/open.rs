@@ -17,7 +17,7 @@ use super::settle::{self, Settle};
 use super::tag::{self, TagStanding, TagVerdict};
 use super::{ChargingError, Rules};
 use crate::db::transactions::{self, PointForStart};
-use crate::db::{self, Db, Tx, sessions};
+use crate::db::{self, Tx, sessions};
 use crate::domain::enums::{SessionStatus, SettledBy};
 use crate::domain::session::NewSession;
 
@@ -52,15 +52,16 @@ pub struct Opened {
     pub zombies_closed: Vec<i64>,
 }
 
-pub async fn open(db: &Db, rules: &Rules, start: Start<'_>) -> Result<Opened, ChargingError> {
+/// Opens the transaction `start` reports, in `tx` (the caller commits; on an error it must roll
+/// back, as a refused Start may have written its session before finding no transaction id left).
+pub async fn open(tx: &mut Tx, rules: &Rules, start: Start<'_>) -> Result<Opened, ChargingError> {
     let now = db::now();
     let started_at = db::stored_time(start.started_at);
-    let mut tx = db.begin().await?;
-    let point = transactions::lock_point(&mut tx, start.charge_point_id)
+    let point = transactions::lock_point(tx, start.charge_point_id)
         .await?
         .ok_or(ChargingError::NotAdopted)?;
     if let Some(first) = transactions::repeated_start(
-        &mut tx,
+        tx,
         point.point_id,
         start.id_tag,
         started_at,
@@ -68,7 +69,6 @@ pub async fn open(db: &Db, rules: &Rules, start: Start<'_>) -> Result<Opened, Ch
     )
     .await?
     {
-        tx.commit().await?;
         tracing::info!(charger = %start.charge_point_id, transaction_id = first.transaction_id,
             "repeated StartTransaction answered with its first transaction id");
         let verdict = first
@@ -85,14 +85,13 @@ pub async fn open(db: &Db, rules: &Rules, start: Start<'_>) -> Result<Opened, Ch
             zombies_closed: Vec::new(),
         });
     }
-    let connector =
-        transactions::connector_record(&mut tx, point.point_id, start.connector).await?;
+    let connector = transactions::connector_record(tx, point.point_id, start.connector).await?;
     let zombies_closed = match connector {
-        Some(connector) => close_zombies(&mut tx, point.point_id, connector, &start, now).await?,
+        Some(connector) => close_zombies(tx, point.point_id, connector, &start, now).await?,
         None => Vec::new(),
     };
-    let holder = if transactions::lock_tag_customer(&mut tx, start.id_tag).await? {
-        transactions::tag_holder_in(&mut tx, start.id_tag).await?
+    let holder = if transactions::lock_tag_customer(tx, start.id_tag).await? {
+        transactions::tag_holder_in(tx, start.id_tag).await?
     } else {
         None
     };
@@ -116,22 +115,20 @@ pub async fn open(db: &Db, rules: &Rules, start: Start<'_>) -> Result<Opened, Ch
         tax: point.tax,
         ..NewSession::started(uuid::Uuid::new_v4().to_string(), point.point_id, started_at)
     };
-    let id = sessions::insert(&mut tx, &session, now).await?;
-    let transaction_id = transactions::assign_transaction_id(&mut tx, id).await?;
+    let id = sessions::insert(tx, &session, now).await?;
+    let transaction_id = transactions::assign_transaction_id(tx, id).await?;
     if transaction_id > MAX_TRANSACTION_ID {
         return Err(ChargingError::TransactionIdsExhausted);
     }
     let mut reservation_used = None;
     if let Some(reservation) = start.reservation_id {
-        if crate::db::reservations::use_for(&mut tx, start.charge_point_id, reservation, id, now)
-            .await?
+        if crate::db::reservations::use_for(tx, start.charge_point_id, reservation, id, now).await?
         {
             reservation_used = Some(reservation);
         } else {
             tracing::info!(charger = %start.charge_point_id, reservation, "a StartTransaction named a reservation that is not this charger's open one");
         }
     }
-    tx.commit().await?;
     tracing::info!(charger = %start.charge_point_id, transaction_id, connector = start.connector,
         verdict = standing.verdict.recorded(), "transaction started");
     Ok(Opened {

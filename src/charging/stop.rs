@@ -12,7 +12,7 @@ use super::ChargingError;
 use super::settle::{self, Settle, Settled};
 use crate::db::meter_values::{self, SampleRow};
 use crate::db::transactions::{self, SessionForBilling};
-use crate::db::{self, Db, Tx};
+use crate::db::{self, Tx};
 use crate::domain::enums::SettledBy;
 
 /// Which session a Stop names.
@@ -56,10 +56,10 @@ pub enum StopOutcome {
     Unknown,
 }
 
-pub async fn stop(db: &Db, stop: &ChargerStop<'_>) -> Result<StopOutcome, ChargingError> {
+/// Settles what `stop` names, in `tx` (the caller commits).
+pub async fn stop(tx: &mut Tx, stop: &ChargerStop<'_>) -> Result<StopOutcome, ChargingError> {
     let now = db::now();
-    let mut tx = db.begin().await?;
-    let Some(session) = find(&mut tx, stop).await? else {
+    let Some(session) = find(tx, stop).await? else {
         return Ok(StopOutcome::Unknown);
     };
     let note = matches!(stop.target, StopTarget::OpenSessionOfTag(_))
@@ -72,7 +72,7 @@ pub async fn stop(db: &Db, stop: &ChargerStop<'_>) -> Result<StopOutcome, Chargi
         note,
         operator: None,
     };
-    let outcome = settle::settle(&mut tx, &session, &end, now).await?;
+    let outcome = settle::settle(tx, &session, &end, now).await?;
     if outcome == Settled::AlreadySettled {
         return Ok(StopOutcome::AlreadySettled {
             session_id: session.id,
@@ -88,8 +88,7 @@ pub async fn stop(db: &Db, stop: &ChargerStop<'_>) -> Result<StopOutcome, Chargi
             ..row.clone()
         })
         .collect();
-    meter_values::insert(&mut tx, &rows).await?;
-    tx.commit().await?;
+    meter_values::insert(tx, &rows).await?;
     Ok(StopOutcome::Settled {
         session_id: session.id,
         connector: u32::try_from(session.connector).unwrap_or(0),

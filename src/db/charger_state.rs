@@ -3,6 +3,7 @@
 //! Status updates carry the charger's own timestamp and only apply when newer than the stored one,
 //! so a notification delivered late never overwrites a fresher state.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -119,7 +120,7 @@ pub async fn release(db: &Db, node: Option<&str>, at: DateTime<Utc>) -> Result<u
 
 /// Stores boot data and the registration status answered.
 pub async fn booted(
-    db: &Db,
+    tx: &mut Tx,
     charge_point_id: &str,
     boot: &BootData,
     registration_status: &str,
@@ -131,13 +132,13 @@ pub async fn booted(
         "registration_status = $11, last_boot_at = $12, last_seen_at = $12, updated_at = $12 ",
         "WHERE charge_point_id = $1"
     );
-    on_write!(db, pool => sqlx::query(sql)
+    on_tx!(tx, conn => sqlx::query(sql)
         .bind(charge_point_id).bind(&boot.vendor).bind(&boot.model)
         .bind(&boot.charge_point_serial_number).bind(&boot.charge_box_serial_number)
         .bind(&boot.firmware_version).bind(&boot.iccid).bind(&boot.imsi)
         .bind(&boot.meter_type).bind(&boot.meter_serial_number)
         .bind(registration_status).bind(at)
-        .execute(pool).await.map(|r| r.rows_affected()))?;
+        .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(())
 }
 
@@ -156,10 +157,43 @@ pub async fn point_of(db: &Db, charge_point_id: &str) -> Result<Option<PointLink
     }))
 }
 
+/// [`point_of`] for many chargers at once, by charge point id (those no live point has adopted
+/// are missing).
+pub async fn points_of(
+    db: &Db,
+    charge_point_ids: &[Arc<str>],
+) -> Result<HashMap<Arc<str>, PointLink>, sqlx::Error> {
+    let mut points = HashMap::with_capacity(charge_point_ids.len());
+    for chunk in charge_point_ids.chunks(super::IDS_PER_STATEMENT) {
+        const HEAD: &str = concat!(
+            "SELECT p.device_id AS charge_point_id, p.id AS point_id, s.organization FROM charging_points p ",
+            "LEFT JOIN charging_stations s ON s.station_id = p.station_id ",
+            "WHERE p.deleted = FALSE AND p.device_id IN ("
+        );
+        let rows: Vec<(String, i64, Option<String>)> = on_read!(db, pool => {
+            let mut q = sqlx::QueryBuilder::new(HEAD);
+            let mut ids = q.separated(", ");
+            for id in chunk {
+                ids.push_bind(id.to_string());
+            }
+            q.push(")");
+            q.build_query_as().fetch_all(pool).await
+        })?;
+        for (charge_point_id, point_id, organization) in rows {
+            let link = PointLink {
+                point_id,
+                organization: organization.map(Arc::from),
+            };
+            points.insert(Arc::from(charge_point_id), link);
+        }
+    }
+    Ok(points)
+}
+
 /// Sets the charger's own status (connector 0) when `at` is not older than the stored one; says
 /// whether it did.
 pub async fn charger_status(
-    db: &Db,
+    tx: &mut Tx,
     charge_point_id: &str,
     status: &str,
     error_code: &str,
@@ -169,15 +203,15 @@ pub async fn charger_status(
         "UPDATE chargers SET status = $2, error_code = $3, status_at = $4, updated_at = $5 ",
         "WHERE charge_point_id = $1 AND (status_at IS NULL OR status_at <= $4)"
     );
-    let updated = on_write!(db, pool => sqlx::query(sql)
+    let updated = on_tx!(tx, conn => sqlx::query(sql)
         .bind(charge_point_id).bind(status).bind(error_code).bind(at).bind(super::now())
-        .execute(pool).await.map(|r| r.rows_affected()))?;
+        .execute(conn).await.map(|r| r.rows_affected()))?;
     Ok(updated > 0)
 }
 
 /// Sets connector `number`'s status when `at` is not older than the stored one.
 pub async fn connector_status(
-    db: &Db,
+    tx: &mut Tx,
     point_id: i64,
     number: u32,
     status: &str,
@@ -190,15 +224,15 @@ pub async fn connector_status(
         "WHERE charging_point_id = $1 AND connector_id = $2 AND deleted = FALSE ",
         "AND (status_at IS NULL OR status_at <= $5)"
     );
-    let updated = on_write!(db, pool => sqlx::query(sql)
+    let updated = on_tx!(tx, conn => sqlx::query(sql)
         .bind(point_id).bind(&number).bind(status).bind(error_code).bind(at)
-        .execute(pool).await.map(|r| r.rows_affected()))?;
+        .execute(conn).await.map(|r| r.rows_affected()))?;
     if updated > 0 {
         return Ok(StatusStored::Applied);
     }
     // Nothing updated: an older report (fine) or no such connector (worth a log line).
     let exists = "SELECT COUNT(*) FROM connectors WHERE charging_point_id = $1 AND connector_id = $2 AND deleted = FALSE";
-    let found: i64 = on_read!(db, pool => sqlx::query_scalar(exists).bind(point_id).bind(&number).fetch_one(pool).await)?;
+    let found: i64 = on_tx!(tx, conn => sqlx::query_scalar(exists).bind(point_id).bind(&number).fetch_one(conn).await)?;
     Ok(if found > 0 {
         StatusStored::Older
     } else {

@@ -23,6 +23,21 @@
 //!
 //! A full queue makes connections wait before they even hand their samples over: back-pressure
 //! instead of unbounded memory.
+//!
+//! **Grouped messages.** BootNotification, StatusNotification, StartTransaction and
+//! StopTransaction hand their writes over as a [`Work`]: a function run inside the batch's
+//! transaction, after the batch's new connections and before its samples. When a whole network
+//! arrives at once, thousands of them share a few commits instead of queueing one transaction
+//! each for the database (on SQLite, for its one writer). Each message is still answered only
+//! once the batch holding its writes has committed. A work that refuses midway
+//! ([`Done::Undo`]) or a batch the database refuses rolls the whole batch back, and each work then
+//! runs again in a transaction of its own, so no work's writes ever depend on another's fate. A
+//! work must therefore only compute and write, never act outside the transaction (events,
+//! memory): its caller does that with the answer, after the commit.
+//!
+//! **Lanes.** Each charger's writes go through one lane, chosen by its id, so they stay in
+//! order. SQLite has one writer, so one lane; PostgreSQL gets several, each a group-commit loop
+//! on a connection of its own, so a batch's round trips do not hold up the others'.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -30,13 +45,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::frame::{CallError, ErrorCode};
 use crate::db::charger_state::{Connection, Disconnection};
 use crate::db::meter_values::{self, LiveReading, SampleRow};
-use crate::db::{self, Db, Failure};
+use crate::db::{self, Db, Failure, Tx};
 
 /// Most queued items taken into one batch (a MeterValues is typically 5 to 20 samples).
 const MAX_ITEMS: usize = 512;
@@ -72,29 +88,108 @@ enum Item {
     Connected(Connection, oneshot::Sender<Result<(), NotStored>>),
     /// A connection ended; answered once recorded.
     Disconnected(Disconnection, oneshot::Sender<Result<(), NotStored>>),
+    /// A message's writes, answered once committed.
+    Job(Box<dyn Job>),
     /// Answered once everything queued before it is written (or refused).
     Flush(oneshot::Sender<()>),
 }
 
-/// Where connections hand their samples; cheap to clone.
+/// What a [`Work`] gives: the answer for its message, and whether its writes may be committed.
+pub enum Done<T> {
+    /// Commit the writes with the batch; answer `T` once committed.
+    Keep(T),
+    /// Roll the writes back (the message was refused after writing): answer `T` all the same.
+    Undo(T),
+}
+
+/// A message's writes inside a batch's transaction. It may run more than once (again in a
+/// transaction of its own when its batch was rolled back), so it writes and computes only.
+pub type Work<T> =
+    Box<dyn for<'a> FnMut(&'a mut Tx) -> BoxFuture<'a, Result<Done<T>, sqlx::Error>> + Send>;
+
+/// A queued [`Work`] with its waiter, its type erased so that one batch holds them all.
+trait Job: Send {
+    /// Runs the work in `tx`; false when its writes must be rolled back.
+    fn run<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<bool, sqlx::Error>>;
+    /// Tells the waiter: the answer once its writes are committed (or rolled back by
+    /// [`Done::Undo`]), [`NotStored`] otherwise.
+    fn answer(self: Box<Self>, outcome: Result<(), NotStored>);
+}
+
+struct Pending<T> {
+    work: Work<T>,
+    answer: Option<T>,
+    waiter: oneshot::Sender<Result<T, NotStored>>,
+}
+
+impl<T: Send + 'static> Job for Pending<T> {
+    fn run<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<bool, sqlx::Error>> {
+        Box::pin(async move {
+            let (answer, keep) = match (self.work)(tx).await? {
+                Done::Keep(answer) => (answer, true),
+                Done::Undo(answer) => (answer, false),
+            };
+            self.answer = Some(answer);
+            Ok(keep)
+        })
+    }
+
+    fn answer(self: Box<Self>, outcome: Result<(), NotStored>) {
+        let answer = match (outcome, self.answer) {
+            (Ok(()), Some(answer)) => Ok(answer),
+            _ => Err(NotStored),
+        };
+        // A waiter that is gone (its connection closed) needs no answer.
+        let _ = self.waiter.send(answer);
+    }
+}
+
+/// Where connections hand their writes; cheap to clone.
 #[derive(Clone, Debug)]
 pub struct SampleWriter {
-    queue: mpsc::Sender<Item>,
+    lanes: Arc<[mpsc::Sender<Item>]>,
 }
 
 impl SampleWriter {
-    /// Starts the writer task on `db`. It ends when every `SampleWriter` is dropped, after
-    /// writing what was queued.
-    pub fn start(db: Db) -> (Self, JoinHandle<()>) {
-        let (queue, receiver) = mpsc::channel(QUEUE);
-        let task = tokio::spawn(run(db, receiver));
-        (Self { queue }, task)
+    /// Starts the writer's `lanes` tasks on `db` (at least one). They end when every
+    /// `SampleWriter` is dropped, after writing what was queued.
+    pub fn start(db: Db, lanes: usize) -> (Self, Vec<JoinHandle<()>>) {
+        let (senders, tasks): (Vec<_>, Vec<_>) = (0..lanes.max(1))
+            .map(|_| {
+                let (queue, receiver) = mpsc::channel(QUEUE);
+                (queue, tokio::spawn(run(db.clone(), receiver)))
+            })
+            .unzip();
+        (
+            Self {
+                lanes: senders.into(),
+            },
+            tasks,
+        )
+    }
+
+    /// Runs `work` in the batch transaction of `charge_point_id`'s lane; gives its answer once
+    /// committed, or [`NotStored`] when it could not be.
+    pub async fn grouped<T: Send + 'static>(
+        &self,
+        charge_point_id: &str,
+        work: Work<T>,
+    ) -> Result<T, NotStored> {
+        let (waiter, outcome) = oneshot::channel();
+        let job = Box::new(Pending {
+            work,
+            answer: None,
+            waiter,
+        });
+        self.send(charge_point_id, Item::Job(job)).await?;
+        outcome.await.unwrap_or(Err(NotStored))
     }
 
     /// Stores one message's samples (and the session reading they give): returns once the batch
     /// holding them has committed, or with [`NotStored`] when it could not be.
     pub async fn samples(
         &self,
+        charge_point_id: &str,
         rows: Vec<SampleRow>,
         live: Option<LiveReading>,
     ) -> Result<(), NotStored> {
@@ -103,40 +198,59 @@ impl SampleWriter {
         }
         metrics::counter!("meter_samples_queued_total").increment(rows.len() as u64);
         let (stored, outcome) = oneshot::channel();
-        self.send(Item::Samples { rows, live, stored }).await?;
+        self.send(charge_point_id, Item::Samples { rows, live, stored })
+            .await?;
         // A writer that stopped without answering did not store them.
         outcome.await.unwrap_or(Err(NotStored))
     }
 
     /// Queues a "last seen" time for a charger; nobody waits for it.
     pub async fn seen(&self, charge_point_id: Arc<str>, at: DateTime<Utc>) {
-        let _ = self.send(Item::Seen(charge_point_id, at)).await;
+        let lane = self.lane(&charge_point_id);
+        let _ = Self::send_to(lane, Item::Seen(charge_point_id, at)).await;
     }
 
     /// Records that a connection began: returns once committed, or with [`NotStored`].
     pub async fn connected(&self, began: Connection) -> Result<(), NotStored> {
         let (recorded, outcome) = oneshot::channel();
-        self.send(Item::Connected(began, recorded)).await?;
+        let lane = self.lane(&began.charge_point_id);
+        Self::send_to(lane, Item::Connected(began, recorded)).await?;
         outcome.await.unwrap_or(Err(NotStored))
     }
 
     /// Records that a connection ended: returns once committed, or with [`NotStored`].
     pub async fn disconnected(&self, ended: Disconnection) -> Result<(), NotStored> {
         let (recorded, outcome) = oneshot::channel();
-        self.send(Item::Disconnected(ended, recorded)).await?;
+        let lane = self.lane(&ended.charge_point_id);
+        Self::send_to(lane, Item::Disconnected(ended, recorded)).await?;
         outcome.await.unwrap_or(Err(NotStored))
     }
 
-    /// Waits until everything queued so far is written (or refused).
+    /// Waits until everything queued so far is written (or refused), in every lane.
     pub async fn flush(&self) {
-        let (done, written) = oneshot::channel();
-        if self.send(Item::Flush(done)).await.is_ok() {
-            let _ = written.await;
+        for lane in self.lanes.iter() {
+            let (done, written) = oneshot::channel();
+            if Self::send_to(lane, Item::Flush(done)).await.is_ok() {
+                let _ = written.await;
+            }
         }
     }
 
-    async fn send(&self, item: Item) -> Result<(), NotStored> {
-        self.queue.send(item).await.map_err(|_| {
+    /// The lane of a charger's writes.
+    fn lane(&self, charge_point_id: &str) -> &mpsc::Sender<Item> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        charge_point_id.hash(&mut hasher);
+        let lanes = self.lanes.len() as u64;
+        &self.lanes[usize::try_from(hasher.finish() % lanes).unwrap_or(0)]
+    }
+
+    async fn send(&self, charge_point_id: &str, item: Item) -> Result<(), NotStored> {
+        Self::send_to(self.lane(charge_point_id), item).await
+    }
+
+    async fn send_to(lane: &mpsc::Sender<Item>, item: Item) -> Result<(), NotStored> {
+        lane.send(item).await.map_err(|_| {
             tracing::error!("the sample writer has stopped; meter data is refused");
             NotStored
         })
@@ -168,6 +282,7 @@ struct Batch {
     began_waiters: Vec<oneshot::Sender<Result<(), NotStored>>>,
     ended: Vec<Disconnection>,
     ended_waiters: Vec<oneshot::Sender<Result<(), NotStored>>>,
+    jobs: Vec<Box<dyn Job>>,
     flushes: Vec<oneshot::Sender<()>>,
 }
 
@@ -201,6 +316,7 @@ impl Batch {
                     batch.ended.push(ended);
                     batch.ended_waiters.push(recorded);
                 }
+                Item::Job(job) => batch.jobs.push(job),
                 Item::Flush(done) => batch.flushes.push(done),
             }
         }
@@ -241,6 +357,7 @@ async fn write(db: &Db, batch: Batch) {
         began_waiters,
         ended,
         ended_waiters,
+        mut jobs,
         flushes,
         ..
     } = batch;
@@ -250,34 +367,70 @@ async fn write(db: &Db, batch: Batch) {
         began: &began,
         ended: &ended,
     };
-    if !(rows.is_empty() && live.is_empty() && seen.is_empty() && connections.is_empty()) {
+    let empty = rows.is_empty() && live.is_empty() && seen.is_empty() && connections.is_empty();
+    if !(empty && jobs.is_empty()) {
         metrics::histogram!("meter_sample_batch_rows").record(rows.len() as f64);
+        metrics::histogram!("writer_batch_jobs").record(jobs.len() as f64);
         let started = std::time::Instant::now();
-        let written = write_whole(db, &rows, &live, &seen, connections).await;
+        let mut written = write_whole(db, &rows, &live, &seen, connections, &mut jobs).await;
+        if matches!(written, Ok(false)) {
+            // A job refused after writing: the rest goes again without the jobs, and each job
+            // on its own.
+            written = write_whole(db, &rows, &live, &seen, connections, &mut []).await;
+            write_jobs_one_by_one(db, std::mem::take(&mut jobs)).await;
+        }
         metrics::histogram!("meter_sample_flush_seconds").record(started.elapsed().as_secs_f64());
         match written {
-            Ok(()) => {
+            Ok(_) => {
                 metrics::counter!("meter_samples_written_total").increment(rows.len() as u64);
                 answer(messages, Ok(()));
                 answer_all(connection_waiters, Ok(()));
+                answer_jobs(jobs, Ok(()));
             }
             Err(e) if db::failure(&e) == Failure::Unavailable => {
-                tracing::error!(error = %e, messages = messages.len(), samples = rows.len(),
-                    "the database is unavailable: meter samples not stored, their chargers get a CALLERROR and retry");
+                tracing::error!(error = %e, messages = messages.len(), samples = rows.len(), jobs = jobs.len(),
+                    "the database is unavailable: a batch of charger messages was not stored; their chargers get a CALLERROR and retry");
                 metrics::counter!("meter_samples_refused_total").increment(rows.len() as u64);
                 answer(messages, Err(NotStored));
                 answer_all(connection_waiters, Err(NotStored));
+                answer_jobs(jobs, Err(NotStored));
             }
             Err(e) => {
-                tracing::warn!(error = %e, messages = messages.len(),
-                    "the database refused a batch of meter samples; writing it message by message");
+                tracing::warn!(error = %e, messages = messages.len(), jobs = jobs.len(),
+                    "the database refused a batch of charger messages; writing it message by message");
                 write_one_by_one(db, &rows, messages, &seen).await;
                 write_connections_one_by_one(db, connections, connection_waiters).await;
+                write_jobs_one_by_one(db, jobs).await;
             }
         }
     }
     for done in flushes {
         let _ = done.send(());
+    }
+}
+
+fn answer_jobs(jobs: Vec<Box<dyn Job>>, outcome: Result<(), NotStored>) {
+    for job in jobs {
+        job.answer(outcome);
+    }
+}
+
+/// The jobs of a batch that could not be written whole: each in a transaction of its own.
+async fn write_jobs_one_by_one(db: &Db, jobs: Vec<Box<dyn Job>>) {
+    for mut job in jobs {
+        let outcome = async {
+            let mut tx = db.begin().await?;
+            if job.run(&mut tx).await? {
+                tx.commit().await?;
+            }
+            // Otherwise dropping `tx` rolls the job's writes back; its answer stands.
+            Ok::<(), sqlx::Error>(())
+        }
+        .await;
+        job.answer(outcome.map_err(|e| {
+            tracing::error!(error = %e, "a charger message's writes were not stored; its charger gets a CALLERROR");
+            NotStored
+        }));
     }
 }
 
@@ -297,8 +450,8 @@ async fn write_connections_one_by_one(
         ended: e,
     });
     for (one, waiter) in began.chain(ended).zip(waiters) {
-        let outcome = match write_once(db, &[], &[], &[], one).await {
-            Ok(()) => Ok(()),
+        let outcome = match write_once(db, &[], &[], &[], one, &mut []).await {
+            Ok(_) => Ok(()),
             Err(e) => {
                 tracing::warn!(error = %e, "a connection's start or end was not recorded");
                 Err(NotStored)
@@ -337,18 +490,20 @@ fn answer(messages: Vec<Message>, outcome: Result<(), NotStored>) {
     }
 }
 
-/// Writes the batch in one transaction, retrying failures that a retry can cure.
+/// Writes the batch in one transaction, retrying failures that a retry can cure; false when a
+/// job asked for its writes to be rolled back (nothing was committed).
 async fn write_whole(
     db: &Db,
     rows: &[SampleRow],
     live: &[LiveReading],
     seen: &[(Box<str>, DateTime<Utc>)],
     connections: Connections<'_>,
-) -> Result<(), sqlx::Error> {
+    jobs: &mut [Box<dyn Job>],
+) -> Result<bool, sqlx::Error> {
     let mut attempt = 1;
     loop {
-        match write_once(db, rows, live, seen, connections).await {
-            Ok(()) => return Ok(()),
+        match write_once(db, rows, live, seen, connections, jobs).await {
+            Ok(kept) => return Ok(kept),
             Err(e) if attempt < ATTEMPTS && worth_retrying(&e) => {
                 tracing::warn!(error = %e, attempt, "writing meter samples failed; retrying");
                 tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
@@ -394,10 +549,11 @@ async fn write_one_by_one(
                 message.live.as_slice(),
                 &[],
                 Connections::default(),
+                &mut [],
             )
             .await
             {
-                Ok(()) => Ok(()),
+                Ok(_) => Ok(()),
                 Err(e) => {
                     unavailable = db::failure(&e) == Failure::Unavailable;
                     refused += 1;
@@ -412,7 +568,7 @@ async fn write_one_by_one(
     }
     if !unavailable
         && !seen.is_empty()
-        && let Err(e) = write_once(db, &[], &[], seen, Connections::default()).await
+        && let Err(e) = write_once(db, &[], &[], seen, Connections::default(), &mut []).await
     {
         tracing::warn!(error = %e, "last-seen times were not stored");
     }
@@ -430,12 +586,76 @@ async fn write_once(
     live: &[LiveReading],
     seen: &[(Box<str>, DateTime<Utc>)],
     connections: Connections<'_>,
-) -> Result<(), sqlx::Error> {
+    jobs: &mut [Box<dyn Job>],
+) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
     db::charger_state::connected_many(&mut tx, connections.began).await?;
+    for job in jobs.iter_mut() {
+        if !job.run(&mut tx).await? {
+            return Ok(false);
+        }
+    }
     meter_values::insert(&mut tx, rows).await?;
     meter_values::apply_live(&mut tx, live).await?;
     db::charger_state::seen(&mut tx, seen).await?;
     db::charger_state::disconnected_many(&mut tx, connections.ended).await?;
-    tx.commit().await
+    tx.commit().await?;
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job inserting `v` into `t`, answering `v`; `undo` asks for its writes to be rolled back.
+    fn insert(v: Option<i64>, undo: bool) -> Work<Option<i64>> {
+        Box::new(move |tx| {
+            Box::pin(async move {
+                crate::on_tx!(tx, conn => sqlx::query("INSERT INTO t (v) VALUES ($1)").bind(v).execute(conn).await.map(|_| ()))?;
+                Ok(if undo { Done::Undo(v) } else { Done::Keep(v) })
+            })
+        })
+    }
+
+    async fn stored(db: &Db) -> Vec<i64> {
+        crate::on_read!(db, pool => sqlx::query_scalar("SELECT v FROM t ORDER BY v").fetch_all(pool).await).unwrap()
+    }
+
+    /// Jobs queued together share a batch; one that undoes its writes, or one the database
+    /// refuses, costs only its own writes: the others are committed and answered.
+    #[tokio::test]
+    async fn a_refused_or_undone_job_costs_only_its_own_writes() {
+        let db = Db::connect("sqlite::memory:", 1).await.unwrap();
+        crate::on_write!(&db, pool => sqlx::query("CREATE TABLE t (v INTEGER NOT NULL UNIQUE)").execute(pool).await.map(|_| ())).unwrap();
+        let (writer, _tasks) = SampleWriter::start(db.clone(), 1);
+        let (kept, undone, refused, duplicate, also_kept) = tokio::join!(
+            writer.grouped("CP-1", insert(Some(1), false)),
+            writer.grouped("CP-2", insert(Some(2), true)),
+            writer.grouped("CP-3", insert(None, false)),
+            writer.grouped("CP-4", insert(Some(1), false)),
+            writer.grouped("CP-5", insert(Some(5), false)),
+        );
+        assert_eq!(kept, Ok(Some(1)));
+        assert_eq!(undone, Ok(Some(2)), "an undone job still gets its answer");
+        assert_eq!(refused, Err(NotStored));
+        assert_eq!(duplicate, Err(NotStored));
+        assert_eq!(also_kept, Ok(Some(5)));
+        assert_eq!(stored(&db).await, vec![1, 5]);
+    }
+
+    /// A job's answer waits for the commit: once answered, its writes are there to read.
+    #[tokio::test]
+    async fn a_job_is_answered_after_its_batch_is_committed() {
+        let db = Db::connect("sqlite::memory:", 1).await.unwrap();
+        crate::on_write!(&db, pool => sqlx::query("CREATE TABLE t (v INTEGER NOT NULL UNIQUE)").execute(pool).await.map(|_| ())).unwrap();
+        let (writer, _tasks) = SampleWriter::start(db.clone(), 3);
+        for v in 1..=20 {
+            let charger = format!("CP-{v}");
+            assert_eq!(
+                writer.grouped(&charger, insert(Some(v), false)).await,
+                Ok(Some(v))
+            );
+            assert!(stored(&db).await.contains(&v));
+        }
+    }
 }

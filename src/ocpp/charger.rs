@@ -17,6 +17,7 @@ use rust_ocpp::v1_6::messages::status_notification::{
 };
 use rust_ocpp::v1_6::types::{DataTransferStatus, RegistrationStatus};
 
+use super::batcher::Done;
 use super::frame::CallError;
 use super::link::{Link, internal};
 use super::wire_name;
@@ -36,10 +37,7 @@ pub async fn boot(
     request: BootNotificationRequest,
 ) -> Result<BootNotificationResponse, CallError> {
     let now = db::now();
-    link.point = charger_state::point_of(&link.db, &link.charge_point_id)
-        .await
-        .map_err(internal)?;
-    let status = if link.point.is_some() {
+    let status = if link.point_for_boot().await.map_err(internal)?.is_some() {
         RegistrationStatus::Accepted
     } else {
         link.hub.settings.unknown_chargers.clone()
@@ -57,15 +55,21 @@ pub async fn boot(
         meter_type: fit_optional(request.meter_type, 25),
         meter_serial_number: fit_optional(request.meter_serial_number, 25),
     };
-    charger_state::booted(
-        &link.db,
-        &link.charge_point_id,
-        &data,
-        &wire_name(&status),
-        now,
-    )
-    .await
-    .map_err(internal)?;
+    let registration = wire_name(&status);
+    let recorded = (link.charge_point_id.clone(), data.clone(), registration);
+    link.hub
+        .samples
+        .grouped(
+            &link.charge_point_id,
+            Box::new(move |tx| {
+                let (charge_point_id, data, registration) = recorded.clone();
+                Box::pin(async move {
+                    charger_state::booted(tx, &charge_point_id, &data, &registration, now).await?;
+                    Ok(Done::Keep(()))
+                })
+            }),
+        )
+        .await?;
     let point_id = link.point.as_ref().map(|p| p.point_id);
     let charge_point_id = link.charge_point_id.clone();
     link.tell(|| {
@@ -128,21 +132,54 @@ pub async fn status(
     let at = request.timestamp.map(stored_time).unwrap_or(now).min(now);
     let status = wire_name(&request.status);
     let error_code = wire_name(&request.error_code);
+    let reported = (status.clone(), error_code.clone());
     let applied = if request.connector_id == 0 {
-        charger_state::charger_status(&link.db, &link.charge_point_id, &status, &error_code, at)
-            .await
-            .map_err(internal)?
+        let charge_point_id = link.charge_point_id.clone();
+        link.hub
+            .samples
+            .grouped(
+                &link.charge_point_id,
+                Box::new(move |tx| {
+                    let (charge_point_id, (status, error_code)) =
+                        (charge_point_id.clone(), reported.clone());
+                    Box::pin(async move {
+                        let applied = charger_state::charger_status(
+                            tx,
+                            &charge_point_id,
+                            &status,
+                            &error_code,
+                            at,
+                        )
+                        .await?;
+                        Ok(Done::Keep(applied))
+                    })
+                }),
+            )
+            .await?
     } else if let Some(point) = link.point().await.map_err(internal)? {
-        let stored = charger_state::connector_status(
-            &link.db,
-            point.point_id,
-            request.connector_id,
-            &status,
-            &error_code,
-            at,
-        )
-        .await
-        .map_err(internal)?;
+        let connector = request.connector_id;
+        let stored = link
+            .hub
+            .samples
+            .grouped(
+                &link.charge_point_id,
+                Box::new(move |tx| {
+                    let (status, error_code) = reported.clone();
+                    Box::pin(async move {
+                        let stored = charger_state::connector_status(
+                            tx,
+                            point.point_id,
+                            connector,
+                            &status,
+                            &error_code,
+                            at,
+                        )
+                        .await?;
+                        Ok(Done::Keep(stored))
+                    })
+                }),
+            )
+            .await?;
         if stored == StatusStored::NoSuchConnector {
             tracing::warn!(charger = %link.charge_point_id, connector = request.connector_id,
                 "status of a connector its charging point does not have; add the connector to the point");

@@ -76,7 +76,10 @@ pub async fn meter_values(
         .as_ref()
         .map(|r| (r.energy_wh, r.running_cost, r.sampled_at));
     // Answered once the batch holding the samples has committed (a CALLERROR if it could not).
-    link.hub.samples.samples(samples.rows, reading).await?;
+    link.hub
+        .samples
+        .samples(&link.charge_point_id, samples.rows, reading)
+        .await?;
     if let (Some(session), Some((energy_wh, running_cost, at))) = (&live, update)
         && link.update_due(session.session_id)
     {
@@ -119,7 +122,10 @@ pub async fn store_transaction_data(
         return Ok(());
     }
     let rows = transaction_data_rows(link, connector, values);
-    link.hub.samples.samples(rows, None).await?;
+    link.hub
+        .samples
+        .samples(&link.charge_point_id, rows, None)
+        .await?;
     Ok(())
 }
 

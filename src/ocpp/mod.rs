@@ -12,6 +12,7 @@ pub mod batcher;
 pub mod charger;
 pub mod dispatch;
 pub mod frame;
+pub mod identity;
 pub mod lenient;
 pub mod link;
 pub mod message_log;
@@ -68,6 +69,8 @@ pub struct Hub {
     /// Commands to chargers (through `registry` today).
     pub commands: crate::commands::Commands,
     pub samples: batcher::SampleWriter,
+    /// Connecting chargers' credentials and points, read in batches.
+    pub identities: identity::Identities,
     /// The log of every frame in and out.
     pub messages: message_log::MessageLog,
     /// The live event stream's bus (`GET /api/cms/events`), shared with the REST side.
@@ -82,9 +85,20 @@ pub struct Hub {
     stopping: std::sync::atomic::AtomicBool,
 }
 
+/// Lanes of the sample writer (see [`batcher`]): SQLite has one writer; on PostgreSQL half the
+/// pool, so that REST requests, reads and the handshakes keep connections of their own.
+fn writer_lanes(db: &Db, config: &Config) -> usize {
+    match db {
+        Db::Sqlite { .. } => 1,
+        Db::Postgres(_) => usize::try_from(config.db_max_connections / 2)
+            .unwrap_or(1)
+            .max(1),
+    }
+}
+
 impl Hub {
     pub fn start(db: &Db, config: &Config) -> Self {
-        let (samples, _writer) = batcher::SampleWriter::start(db.clone());
+        let (samples, _writer) = batcher::SampleWriter::start(db.clone(), writer_lanes(db, config));
         let registry = std::sync::Arc::new(registry::Registry::default());
         let rules = crate::charging::Rules::from_config(config);
         let events = std::sync::Arc::new(crate::events::Bus::new(crate::events::Settings {
@@ -119,6 +133,7 @@ impl Hub {
             registry,
             commands,
             samples,
+            identities: identity::Identities::start(db),
             events,
             node,
             cluster,

@@ -12,6 +12,7 @@ use rust_ocpp::v1_6::messages::stop_transaction::{
 };
 use rust_ocpp::v1_6::types::{AuthorizationStatus, IdTagInfo, Reason};
 
+use super::batcher::Done;
 use super::frame::{CallError, ErrorCode};
 use super::link::Link;
 use super::{metering, wire_name};
@@ -38,16 +39,35 @@ pub async fn start(
     link: &mut Link,
     request: StartTransactionRequest,
 ) -> Result<StartTransactionResponse, CallError> {
-    let start = Start {
-        charge_point_id: &link.charge_point_id,
-        connector: request.connector_id,
-        id_tag: &request.id_tag,
-        started_at: request.timestamp,
-        meter_start_wh: i64::from(request.meter_start),
-        reservation_id: request.reservation_id.map(i64::from),
-    };
-    let opened = open::open(&link.db, &link.hub.rules, start)
-        .await
+    let owned = (
+        link.charge_point_id.clone(),
+        request.id_tag.clone(),
+        link.hub.rules.clone(),
+    );
+    let (connector, started_at) = (request.connector_id, request.timestamp);
+    let meter_start_wh = i64::from(request.meter_start);
+    let reservation_id = request.reservation_id.map(i64::from);
+    let opened = link
+        .hub
+        .samples
+        .grouped(
+            &link.charge_point_id,
+            Box::new(move |tx| {
+                let (charge_point_id, id_tag, rules) = owned.clone();
+                Box::pin(async move {
+                    let start = Start {
+                        charge_point_id: &charge_point_id,
+                        connector,
+                        id_tag: &id_tag,
+                        started_at,
+                        meter_start_wh,
+                        reservation_id,
+                    };
+                    done(open::open(tx, &rules, start).await)
+                })
+            }),
+        )
+        .await?
         .map_err(refused)?;
     let transaction_id = i32::try_from(opened.transaction_id)
         .map_err(|_| refused(ChargingError::TransactionIdsExhausted))?;
@@ -111,23 +131,40 @@ pub async fn stop(
     request: StopTransactionRequest,
     data: Vec<metering::LooseMeterValue>,
 ) -> Result<StopTransactionResponse, CallError> {
-    // transactionId -1 (any id below 1): the charger never received the id, because the Start's
-    // answer was lost. The idTag then names the session.
-    let target = match (request.transaction_id, request.id_tag.as_deref()) {
-        (id, _) if id > 0 => StopTarget::Transaction(i64::from(id)),
-        (_, Some(id_tag)) => StopTarget::OpenSessionOfTag(id_tag),
-        _ => StopTarget::Nothing,
-    };
     let reason = wire_name(request.reason.as_ref().unwrap_or(&Reason::Local));
-    let charger_stop = ChargerStop {
-        charge_point_id: &link.charge_point_id,
-        target,
-        meter_stop_wh: i64::from(request.meter_stop),
-        at: request.timestamp,
+    let owned = (
+        link.charge_point_id.clone(),
+        request.id_tag.clone(),
         reason,
-        meter_data: metering::transaction_data_rows(link, 0, &data),
-    };
-    let outcome = stop::stop(&link.db, &charger_stop).await.map_err(refused)?;
+        metering::transaction_data_rows(link, 0, &data),
+    );
+    let (transaction_id, meter_stop_wh, at) = (
+        request.transaction_id,
+        i64::from(request.meter_stop),
+        request.timestamp,
+    );
+    let outcome = link
+        .hub
+        .samples
+        .grouped(
+            &link.charge_point_id,
+            Box::new(move |tx| {
+                let (charge_point_id, id_tag, reason, meter_data) = owned.clone();
+                Box::pin(async move {
+                    let charger_stop = ChargerStop {
+                        charge_point_id: &charge_point_id,
+                        target: stop_target(transaction_id, id_tag.as_deref()),
+                        meter_stop_wh,
+                        at,
+                        reason,
+                        meter_data,
+                    };
+                    done(stop::stop(tx, &charger_stop).await)
+                })
+            }),
+        )
+        .await?
+        .map_err(refused)?;
     let accepted = || {
         request
             .id_tag
@@ -173,6 +210,30 @@ pub async fn stop(
             };
             Ok(StopTransactionResponse { id_tag_info })
         }
+    }
+}
+
+/// Which session a Stop names. transactionId -1 (any id below 1): the charger never received the
+/// id, because the Start's answer was lost; the idTag then names the session.
+fn stop_target(transaction_id: i32, id_tag: Option<&str>) -> StopTarget<'_> {
+    match (transaction_id, id_tag) {
+        (id, _) if id > 0 => StopTarget::Transaction(i64::from(id)),
+        (_, Some(id_tag)) => StopTarget::OpenSessionOfTag(id_tag),
+        _ => StopTarget::Nothing,
+    }
+}
+
+/// A charging operation's result as the writer takes it (see [`super::batcher`]): a database
+/// error fails the batch, a refusal found before anything was written is kept, and one found
+/// after writing rolls its writes back.
+fn done<T>(
+    result: Result<T, ChargingError>,
+) -> Result<Done<Result<T, ChargingError>>, sqlx::Error> {
+    match result {
+        Ok(value) => Ok(Done::Keep(Ok(value))),
+        Err(ChargingError::Database(e)) => Err(e),
+        Err(e @ ChargingError::NotAdopted) => Ok(Done::Keep(Err(e))),
+        Err(e @ ChargingError::TransactionIdsExhausted) => Ok(Done::Undo(Err(e))),
     }
 }
 

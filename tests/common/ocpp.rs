@@ -213,3 +213,25 @@ pub fn money(v: &Value) -> String {
 pub fn anomaly(session: &Value) -> &str {
     session["anomaly"].as_str().unwrap_or_default()
 }
+
+/// The site's customer's wallet balance.
+pub async fn balance(app: &TestApp, site: &Site) -> String {
+    let (_, customer) = app.get(&site.customer_path()).await;
+    money(&customer["wallet_balance"])
+}
+
+/// The ledger's sum of credits minus debits equals the balance, and every row's balance follows
+/// from the one before.
+pub async fn assert_ledger_consistent(app: &TestApp, site: &Site) {
+    let mut running = 0.0;
+    for row in app.ledger(site).await {
+        let amount = row["amount"].as_f64().unwrap();
+        running += if row["transaction_type"] == "Credit" {
+            amount
+        } else {
+            -amount
+        };
+        assert_eq!(format!("{running:.2}"), money(&row["balance"]), "{row}");
+    }
+    assert_eq!(format!("{running:.2}"), balance(app, site).await);
+}

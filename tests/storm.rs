@@ -1,0 +1,175 @@
+//! A network at once: chargers that connect, boot, report, authorize, start and stop all together
+//! share the writer's batches (`evcms::ocpp::batcher`), and the handshakes share their credential
+//! reads (`evcms::ocpp::identity`). Each charger must still get its own answers, each only once
+//! its data is stored, and billing must stay exactly once: a repeated Start gets its first
+//! transaction id, a repeated Stop bills nothing more. Real server, real database (both), strict
+//! simulated chargers; one charger in four must authenticate with its own key.
+
+mod common;
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use common::ocpp::{assert_ledger_consistent, money};
+use common::{Backend, TestApp};
+use evcms_sim::ocpp::types::{
+    AuthorizationStatus, ChargePointErrorCode, ChargePointStatus, Reason, RegistrationStatus,
+};
+use evcms_sim::{Charger, ChargerConfig};
+use reqwest::StatusCode;
+use serde_json::json;
+use tokio::sync::Barrier;
+
+both_databases!(a_whole_network_at_once_is_set_up_and_billed_exactly_once);
+
+const CHARGERS: usize = 32;
+const METER_START: i32 = 100_000;
+
+/// What one charger did.
+struct Run {
+    transaction_id: i32,
+    meter_stop: i32,
+}
+
+async fn a_whole_network_at_once_is_set_up_and_billed_exactly_once(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut sites = Vec::new();
+    let mut configs = Vec::new();
+    for n in 0..CHARGERS {
+        let site = app.site("100.00").await;
+        let mut config = app.charger_config(&site.device_id);
+        if n % 4 == 0 {
+            let key = format!("storm-key-{n:04}-0123456789");
+            let (status, body) = app
+                .put(
+                    &format!("/api/cms/chargers/{}/security", site.device_id),
+                    &json!({"authorization_key": key, "auth_required": true}),
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            config.basic_auth_password = Some(key);
+        }
+        configs.push(config);
+        sites.push(site);
+    }
+    // Every charger waits for the others before each step, so the messages of a step reach
+    // evcms together.
+    let together = Arc::new(Barrier::new(CHARGERS));
+    let mut chargers = tokio::task::JoinSet::new();
+    for (n, (config, site)) in configs.into_iter().zip(&sites).enumerate() {
+        let tag = site.id_tag.clone();
+        chargers.spawn(charge(config, tag, n, together.clone()));
+    }
+    let mut runs = Vec::new();
+    while let Some(run) = chargers.join_next().await {
+        runs.push(run.expect("a charger's task panicked"));
+    }
+    runs.sort_by_key(|(n, _)| *n);
+
+    for ((_, run), site) in runs.iter().zip(&sites) {
+        let session = app.session_of(run.transaction_id).await;
+        assert_eq!(session["status"], "Completed", "{session}");
+        assert_eq!(
+            session["energy_wh"],
+            json!(i64::from(run.meter_stop - METER_START)),
+            "{session}"
+        );
+        let debits = app.debits(site).await;
+        assert_eq!(debits.len(), 1, "one debit per session: {debits:?}");
+        assert_eq!(
+            money(&debits[0]["amount"]),
+            money(&session["billed_amount"]),
+            "the debit is the session's bill"
+        );
+        assert_ledger_consistent(&app, site).await;
+    }
+    let ids: std::collections::HashSet<i32> = runs.iter().map(|(_, r)| r.transaction_id).collect();
+    assert_eq!(ids.len(), CHARGERS, "every transaction has its own id");
+}
+
+/// One charger's day, each step taken together with the others.
+async fn charge(
+    config: ChargerConfig,
+    tag: String,
+    n: usize,
+    together: Arc<Barrier>,
+) -> (usize, Run) {
+    let id = config.id.clone();
+    together.wait().await;
+    let mut cp = Charger::connect(config)
+        .await
+        .unwrap_or_else(|e| panic!("{id} could not connect: {e}"));
+    let boot = cp.boot().await.expect("BootNotification answered");
+    assert_eq!(boot.status, RegistrationStatus::Accepted, "{id}");
+    together.wait().await;
+    for (connector, status) in [
+        (0, ChargePointStatus::Available),
+        (1, ChargePointStatus::Preparing),
+    ] {
+        cp.status(connector, status, ChargePointErrorCode::NoError)
+            .await
+            .expect("StatusNotification answered");
+    }
+    let authorized = cp.authorize(&tag).await.expect("Authorize answered");
+    assert_eq!(
+        authorized.id_tag_info.status,
+        AuthorizationStatus::Accepted,
+        "{id}"
+    );
+    together.wait().await;
+    let at = Utc::now();
+    let start = cp
+        .start_transaction(1, &tag, METER_START, at)
+        .await
+        .expect("StartTransaction answered");
+    assert_eq!(
+        start.id_tag_info.status,
+        AuthorizationStatus::Accepted,
+        "{id}"
+    );
+    // The answer was "lost": the same Start again gets the same transaction.
+    let again = cp
+        .start_transaction(1, &tag, METER_START, at)
+        .await
+        .expect("the repeated StartTransaction answered");
+    assert_eq!(again.transaction_id, start.transaction_id, "{id}");
+    cp.status(
+        1,
+        ChargePointStatus::Charging,
+        ChargePointErrorCode::NoError,
+    )
+    .await
+    .expect("StatusNotification answered");
+    let meter_stop = METER_START + 1_000 + i32::try_from(n).unwrap() * 10;
+    let sample = Charger::sample(Utc::now(), i64::from(meter_stop - 500), 7_400);
+    cp.meter_values(1, Some(start.transaction_id), vec![sample])
+        .await
+        .expect("MeterValues answered");
+    together.wait().await;
+    let stopped_at = Utc::now();
+    for _ in 0..2 {
+        cp.stop_transaction(
+            start.transaction_id,
+            meter_stop,
+            stopped_at,
+            Some(Reason::Local),
+            Some(&tag),
+        )
+        .await
+        .expect("StopTransaction answered, the repeated one too");
+    }
+    assert!(
+        cp.schema_violations().is_empty(),
+        "{id}: {:?}",
+        cp.schema_violations()
+    );
+    (
+        n,
+        Run {
+            transaction_id: start.transaction_id,
+            meter_stop,
+        },
+    )
+}
