@@ -98,12 +98,10 @@ impl App {
                 "marked chargers left connected by the previous run as disconnected"
             );
         }
-        let listener = TcpListener::bind(config.bind)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: config.bind,
-                source,
-            })?;
+        let listener = listen(config.bind).map_err(|source| StartError::Bind {
+            addr: config.bind,
+            source,
+        })?;
         let state = AppState {
             db: db.clone(),
             ocpp: ocpp.clone(),
@@ -229,4 +227,22 @@ impl App {
         self.db.close().await;
         Ok(())
     }
+}
+
+/// Connections the kernel queues before evcms accepts them. Tokio's default of 1,024 overflows
+/// when a whole network reconnects at once: the chargers beyond it wait for their SYN to be
+/// retransmitted (1 s, 3 s, 7 s...) and see slow or failed handshakes. Linux caps it at
+/// `net.core.somaxconn` (4,096 by default).
+const LISTEN_BACKLOG: u32 = 4096;
+
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    // A restarted server binds at once even while the previous run's connections linger.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }

@@ -14,6 +14,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use ring::digest;
 
+use crate::db::charger_security::ChargerCredentials;
 use crate::db::{self, Db};
 
 /// Which chargers must authenticate when their own setting says nothing.
@@ -82,7 +83,31 @@ pub async fn check_charger(
     headers: &HeaderMap,
     remote: Option<SocketAddr>,
 ) -> Result<(), ChargerAuthError> {
-    let result = check(db, config, charge_point_id, headers).await;
+    let credentials = db::charger_security::credentials(db, charge_point_id).await;
+    let credentials = credentials.map(Option::unwrap_or_default);
+    check_credentials(
+        credentials.map_err(ChargerAuthError::from),
+        config,
+        charge_point_id,
+        headers,
+        remote,
+    )
+    .await
+}
+
+/// [`check_charger`] with the charger's stored credentials already read (the OCPP handshake reads
+/// them for many chargers at once), or the error reading them gave.
+pub async fn check_credentials(
+    credentials: Result<ChargerCredentials, ChargerAuthError>,
+    config: &ChargerAuthConfig,
+    charge_point_id: &str,
+    headers: &HeaderMap,
+    remote: Option<SocketAddr>,
+) -> Result<(), ChargerAuthError> {
+    let result = match credentials {
+        Ok(credentials) => check(credentials, config, charge_point_id, headers).await,
+        Err(e) => Err(e),
+    };
     if let Err(err) = &result {
         let remote = remote.map(|a| a.to_string()).unwrap_or_default();
         tracing::warn!(charge_point_id, %remote, reason = %err, "charger refused at the handshake");
@@ -91,14 +116,11 @@ pub async fn check_charger(
 }
 
 async fn check(
-    db: &Db,
+    credentials: ChargerCredentials,
     config: &ChargerAuthConfig,
     charge_point_id: &str,
     headers: &HeaderMap,
 ) -> Result<(), ChargerAuthError> {
-    let credentials = db::charger_security::credentials(db, charge_point_id)
-        .await?
-        .unwrap_or_default();
     let required = credentials
         .auth_required
         .unwrap_or(config.required_by_default);

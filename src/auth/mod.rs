@@ -23,7 +23,7 @@ use std::time::Duration;
 use chrono::Utc;
 
 pub use caller::{Caller, guard};
-pub use charger::{ChargerAuthConfig, ChargerAuthError, check_charger};
+pub use charger::{ChargerAuthConfig, ChargerAuthError, check_charger, check_credentials};
 use config::SecurityConfig;
 use limiter::LoginLimiter;
 use token::{Claims, TokenKey};

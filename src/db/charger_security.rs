@@ -1,6 +1,9 @@
 //! The OCPP credentials of chargers (security profiles 1 and 2), kept on the `chargers` row:
 //! the hash of the charger's AuthorizationKey and whether it must authenticate.
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use super::Db;
@@ -22,6 +25,35 @@ pub async fn credentials(
 ) -> Result<Option<ChargerCredentials>, sqlx::Error> {
     let sql = "SELECT auth_key_hash, auth_required FROM chargers WHERE charge_point_id = $1";
     on_read!(db, pool => sqlx::query_as(sql).bind(charge_point_id).fetch_optional(pool).await)
+}
+
+/// [`credentials`] for many chargers at once, by charge point id (chargers never seen are
+/// missing).
+pub async fn credentials_many(
+    db: &Db,
+    charge_point_ids: &[Arc<str>],
+) -> Result<HashMap<Arc<str>, ChargerCredentials>, sqlx::Error> {
+    let mut found = HashMap::with_capacity(charge_point_ids.len());
+    for chunk in charge_point_ids.chunks(super::IDS_PER_STATEMENT) {
+        const HEAD: &str = "SELECT charge_point_id, auth_key_hash, auth_required FROM chargers WHERE charge_point_id IN (";
+        let rows: Vec<(String, Option<String>, Option<bool>)> = on_read!(db, pool => {
+            let mut q = sqlx::QueryBuilder::new(HEAD);
+            let mut ids = q.separated(", ");
+            for id in chunk {
+                ids.push_bind(id.to_string());
+            }
+            q.push(")");
+            q.build_query_as().fetch_all(pool).await
+        })?;
+        for (charge_point_id, auth_key_hash, auth_required) in rows {
+            let credentials = ChargerCredentials {
+                auth_key_hash,
+                auth_required,
+            };
+            found.insert(Arc::from(charge_point_id), credentials);
+        }
+    }
+    Ok(found)
 }
 
 /// Which of the two settings a change touches: `Some(value)` sets it (a value of None clears

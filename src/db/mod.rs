@@ -98,6 +98,9 @@ impl PoolSettings {
 /// How long a write waits for SQLite's one writer connection: writes queue there by design.
 const SQLITE_WRITER_WAIT: Duration = Duration::from_secs(30);
 
+/// Ids bound in one `IN (...)` list: far below SQLite's and PostgreSQL's parameter limits.
+pub const IDS_PER_STATEMENT: usize = 500;
+
 /// What a database error means for whoever asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Failure {

@@ -30,6 +30,8 @@ pub struct Link {
     pub charge_point_id: Arc<str>,
     /// The charging point that adopted this charger, if any (read at connection and boot).
     pub point: Option<PointLink>,
+    /// Whether `point` is the one read at the handshake, not yet used by a boot.
+    point_from_handshake: bool,
     /// Transactions of this charger seen on this connection, by OCPP transaction id; `None`
     /// remembers an id that is not this charger's.
     transactions: HashMap<i32, Option<RunningSession>>,
@@ -51,6 +53,7 @@ impl Link {
             hub,
             charge_point_id,
             point: None,
+            point_from_handshake: false,
             transactions: HashMap::new(),
             quirks_logged: Vec::new(),
             seen_sent: None,
@@ -70,6 +73,22 @@ impl Link {
             .samples
             .seen(self.charge_point_id.clone(), db::now())
             .await;
+    }
+
+    /// Takes the point read with the charger's credentials at the handshake (None: not adopted).
+    pub fn adopt_at_connection(&mut self, point: Option<PointLink>) {
+        self.point = point;
+        self.point_from_handshake = true;
+    }
+
+    /// The point for a BootNotification: the one read at the handshake for the connection's first
+    /// boot (milliseconds ago), else read afresh (an operator may have adopted or moved it).
+    pub async fn point_for_boot(&mut self) -> Result<Option<PointLink>, sqlx::Error> {
+        if !std::mem::take(&mut self.point_from_handshake) {
+            self.point =
+                crate::db::charger_state::point_of(&self.db, &self.charge_point_id).await?;
+        }
+        Ok(self.point.clone())
     }
 
     /// The point that adopted this charger. Read again while there is none, so a charger adopted

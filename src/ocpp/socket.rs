@@ -1,8 +1,8 @@
 //! The WebSocket side: the handshake at `/ocpp/{chargePointId}` and the task serving each
 //! connection.
 //!
-//! Buffers are small on purpose (see the OCPP notes): a 4 KiB read buffer per connection and a
-//! frame limit let one process hold a fleet of ~19,000 chargers in a few hundred MB.
+//! Buffers are small on purpose (see the OCPP notes): a 2 KiB read buffer per connection and a
+//! frame limit let one process hold a fleet of 19,000 chargers in about 250 MB.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,8 +16,9 @@ use chrono::{DateTime, Utc};
 
 use super::frame::{self, CallError, ErrorCode};
 use super::link::Link;
-use super::registry::Control;
+use super::registry::Order;
 use crate::AppState;
+use crate::db::charger_state::PointLink;
 use crate::db::{self, charger_state};
 use crate::error::ApiError;
 use crate::events::Fact;
@@ -27,8 +28,10 @@ use crate::events::facts::ChargerConnection;
 pub const SUBPROTOCOL: &str = "ocpp1.6";
 /// The longest charge point id accepted (the `device_id` column's length).
 const MAX_ID_LEN: usize = 255;
-/// Read buffer per connection: OCPP frames are small.
-const READ_BUFFER: usize = 4 * 1024;
+/// Read buffer per connection. OCPP frames are small (a Heartbeat is 30 bytes, a MeterValues
+/// with five samples about 600), and a larger frame grows the buffer as it needs: every idle
+/// connection keeps this much (see the memory figures in docs/performance.md).
+const READ_BUFFER: usize = 2 * 1024;
 /// Most bytes queued for a slow charger before its connection is dropped.
 const MAX_WRITE_BUFFER: usize = 256 * 1024;
 /// How long a send may wait for a charger that does not read.
@@ -58,8 +61,15 @@ pub async fn upgrade(
         tracing::warn!(%peer, "refused an OCPP connection with an unusable charge point id");
         return ApiError::not_found("no such charge point").into_response();
     }
-    if let Err(refused) = crate::auth::check_charger(
-        &state.db,
+    let charge_point_id: Arc<str> = Arc::from(charge_point_id);
+    // Read with the other chargers connecting now (see `identity`), never on a writer's connection.
+    let identity = state.ocpp.identities.of(&charge_point_id).await;
+    let (credentials, point) = match identity {
+        Ok(identity) => (Ok(identity.credentials), identity.point),
+        Err(failed) => (Err(failed.0.into()), None),
+    };
+    if let Err(refused) = crate::auth::check_credentials(
+        credentials,
         state.auth.charger(),
         &charge_point_id,
         &headers,
@@ -88,7 +98,7 @@ pub async fn upgrade(
         .on_failed_upgrade(
             move |e| tracing::warn!(%peer, error = %e, "OCPP WebSocket upgrade failed"),
         )
-        .on_upgrade(move |socket| serve(socket, state, Arc::from(charge_point_id), peer))
+        .on_upgrade(move |socket| serve(socket, state, charge_point_id, point, peer))
 }
 
 /// Serves one connection until it closes, is replaced, or stops answering pings.
@@ -96,10 +106,11 @@ async fn serve(
     mut socket: WebSocket,
     state: AppState,
     charge_point_id: Arc<str>,
+    point: Option<PointLink>,
     peer: SocketAddr,
 ) {
     let hub = state.ocpp.clone();
-    let mut registration = hub.registry.register(&charge_point_id);
+    let registration = hub.registry.register(&charge_point_id);
     let connected_at = db::now();
     // Recorded in the sample writer's batches: a whole network reconnecting at once costs a few
     // transactions, not one each. Nothing is read before it is committed, so the charger's row
@@ -125,20 +136,20 @@ async fn serve(
     }
     tracing::info!(charger = %charge_point_id, %peer, "charger connected");
     metrics::counter!("ocpp_connections_opened_total").increment(1);
-    // The charger's point is read when first needed (its boot, a status, a transaction).
+    // The point read at the handshake serves the first boot; after it, boots read it afresh.
     let mut link = Link::new(state.db.clone(), hub.clone(), charge_point_id.clone());
-    link.tell(|| {
+    link.adopt_at_connection(point);
+    Box::pin(link.tell(|| {
         Fact::ChargerConnected(ChargerConnection {
             charge_point_id: charge_point_id.to_string(),
             at: connected_at,
         })
-    })
+    }))
     .await;
     let ping_every = hub.settings.ping_interval;
     let mut pings = tokio::time::interval(ping_every.unwrap_or(Duration::from_secs(3600)));
     pings.tick().await;
     let mut heard = Instant::now();
-    let mut calls_open = true;
     let reason = loop {
         tokio::select! {
             received = socket.recv() => {
@@ -148,10 +159,13 @@ async fn serve(
                     Some(Err(e)) => break read_failed(&mut socket, &e).await,
                     Some(Ok(message)) => message,
                 };
+                // Boxed: handling a message awaits the database, and that state, kept inline, would
+                // size every idle connection's task by the largest handler (see the memory
+                // figures in docs/performance.md); boxed, it exists only while a message is handled.
                 let answer = match message {
-                    Message::Text(text) => link.handle_text(text.as_str()).await,
+                    Message::Text(text) => Box::pin(link.handle_text(text.as_str())).await,
                     Message::Binary(bytes) => match std::str::from_utf8(&bytes) {
-                        Ok(text) => link.handle_text(text).await,
+                        Ok(text) => Box::pin(link.handle_text(text)).await,
                         Err(_) => Some(frame::call_error(
                             frame::UNKNOWN_MESSAGE_ID,
                             &CallError::new(ErrorCode::FormationViolation, "OCPP-J frames are JSON text"),
@@ -166,29 +180,21 @@ async fn serve(
                     break "the charger stopped reading";
                 }
             }
-            call = registration.calls.recv(), if calls_open && link.outbox.is_idle() => {
-                // The sender leaves the registry with this connection: a replaced connection
-                // still gets its close order through `control`.
-                let Some(call) = call else {
-                    calls_open = false;
-                    continue;
-                };
-                if let Some(frame) = link.begin_call(call)
-                    && !send(&mut socket, Message::Text(frame.into())).await
-                {
-                    link.outbox.abandon();
-                    break "the charger stopped reading";
+            order = registration.mailbox.next(link.outbox.is_idle()) => match order {
+                Order::Call(call) => {
+                    if let Some(frame) = link.begin_call(call)
+                        && !send(&mut socket, Message::Text(frame.into())).await
+                    {
+                        link.outbox.abandon();
+                        break "the charger stopped reading";
+                    }
                 }
-            }
-            () = link.outbox.expired() => link.outbox.time_out(),
-            control = registration.control.recv() => match control {
-                Some(Control::Close { code, reason }) => {
+                Order::Close { code, reason } => {
                     close(&mut socket, code, reason).await;
                     break reason;
                 }
-                // The registry dropped its end: nothing can order this connection any more.
-                None => break "unregistered",
             },
+            () = link.outbox.expired() => link.outbox.time_out(),
             _ = pings.tick(), if ping_every.is_some() => {
                 let every = ping_every.unwrap_or_default();
                 if heard.elapsed() > every * 2 {
@@ -208,15 +214,20 @@ async fn serve(
         && hub
             .registry
             .is_current(&charge_point_id, registration.connection)
-        && let Some(at) =
-            record_disconnection(&state.db, &hub, &charge_point_id, connected_at).await
+        && let Some(at) = Box::pin(record_disconnection(
+            &state.db,
+            &hub,
+            &charge_point_id,
+            connected_at,
+        ))
+        .await
     {
-        link.tell(|| {
+        Box::pin(link.tell(|| {
             Fact::ChargerDisconnected(ChargerConnection {
                 charge_point_id: charge_point_id.to_string(),
                 at,
             })
-        })
+        }))
         .await;
     }
     hub.registry
