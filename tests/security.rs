@@ -295,13 +295,7 @@ async fn a_charger_with_a_key_connects_over_websocket_only_with_that_key(backend
     };
     let site = app.site("100.00").await;
     let key = "0123456789abcdef-KEY";
-    let (status, body) = app
-        .put(
-            &format!("/api/cms/chargers/{}/security", site.device_id),
-            &json!({"authorization_key": key, "auth_required": true}),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
+    app.require_key(&site.device_id, key).await;
     assert_eq!(
         handshake_status(&app, &site.device_id, None).await,
         Some(401)

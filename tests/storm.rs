@@ -16,7 +16,6 @@ use evcms_sim::ocpp::types::{
     AuthorizationStatus, ChargePointErrorCode, ChargePointStatus, Reason, RegistrationStatus,
 };
 use evcms_sim::{Charger, ChargerConfig};
-use reqwest::StatusCode;
 use serde_json::json;
 use tokio::sync::Barrier;
 
@@ -42,13 +41,7 @@ async fn a_whole_network_at_once_is_set_up_and_billed_exactly_once(backend: Back
         let mut config = app.charger_config(&site.device_id);
         if n % 4 == 0 {
             let key = format!("storm-key-{n:04}-0123456789");
-            let (status, body) = app
-                .put(
-                    &format!("/api/cms/chargers/{}/security", site.device_id),
-                    &json!({"authorization_key": key, "auth_required": true}),
-                )
-                .await;
-            assert_eq!(status, StatusCode::OK, "{body}");
+            app.require_key(&site.device_id, &key).await;
             config.basic_auth_password = Some(key);
         }
         configs.push(config);

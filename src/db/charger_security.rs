@@ -33,27 +33,19 @@ pub async fn credentials_many(
     db: &Db,
     charge_point_ids: &[Arc<str>],
 ) -> Result<HashMap<Arc<str>, ChargerCredentials>, sqlx::Error> {
-    let mut found = HashMap::with_capacity(charge_point_ids.len());
-    for chunk in charge_point_ids.chunks(super::IDS_PER_STATEMENT) {
-        const HEAD: &str = "SELECT charge_point_id, auth_key_hash, auth_required FROM chargers WHERE charge_point_id IN (";
-        let rows: Vec<(String, Option<String>, Option<bool>)> = on_read!(db, pool => {
-            let mut q = sqlx::QueryBuilder::new(HEAD);
-            let mut ids = q.separated(", ");
-            for id in chunk {
-                ids.push_bind(id.to_string());
-            }
-            q.push(")");
-            q.build_query_as().fetch_all(pool).await
-        })?;
-        for (charge_point_id, auth_key_hash, auth_required) in rows {
+    const HEAD: &str = "SELECT charge_point_id, auth_key_hash, auth_required FROM chargers WHERE charge_point_id IN (";
+    let rows: Vec<(String, Option<String>, Option<bool>)> =
+        super::rows_for_ids(db, HEAD, charge_point_ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(charge_point_id, auth_key_hash, auth_required)| {
             let credentials = ChargerCredentials {
                 auth_key_hash,
                 auth_required,
             };
-            found.insert(Arc::from(charge_point_id), credentials);
-        }
-    }
-    Ok(found)
+            (Arc::from(charge_point_id), credentials)
+        })
+        .collect())
 }
 
 /// Which of the two settings a change touches: `Some(value)` sets it (a value of None clears

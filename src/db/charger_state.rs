@@ -163,31 +163,23 @@ pub async fn points_of(
     db: &Db,
     charge_point_ids: &[Arc<str>],
 ) -> Result<HashMap<Arc<str>, PointLink>, sqlx::Error> {
-    let mut points = HashMap::with_capacity(charge_point_ids.len());
-    for chunk in charge_point_ids.chunks(super::IDS_PER_STATEMENT) {
-        const HEAD: &str = concat!(
-            "SELECT p.device_id AS charge_point_id, p.id AS point_id, s.organization FROM charging_points p ",
-            "LEFT JOIN charging_stations s ON s.station_id = p.station_id ",
-            "WHERE p.deleted = FALSE AND p.device_id IN ("
-        );
-        let rows: Vec<(String, i64, Option<String>)> = on_read!(db, pool => {
-            let mut q = sqlx::QueryBuilder::new(HEAD);
-            let mut ids = q.separated(", ");
-            for id in chunk {
-                ids.push_bind(id.to_string());
-            }
-            q.push(")");
-            q.build_query_as().fetch_all(pool).await
-        })?;
-        for (charge_point_id, point_id, organization) in rows {
+    const HEAD: &str = concat!(
+        "SELECT p.device_id AS charge_point_id, p.id AS point_id, s.organization FROM charging_points p ",
+        "LEFT JOIN charging_stations s ON s.station_id = p.station_id ",
+        "WHERE p.deleted = FALSE AND p.device_id IN ("
+    );
+    let rows: Vec<(String, i64, Option<String>)> =
+        super::rows_for_ids(db, HEAD, charge_point_ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(charge_point_id, point_id, organization)| {
             let link = PointLink {
                 point_id,
                 organization: organization.map(Arc::from),
             };
-            points.insert(Arc::from(charge_point_id), link);
-        }
-    }
-    Ok(points)
+            (Arc::from(charge_point_id), link)
+        })
+        .collect())
 }
 
 /// Sets the charger's own status (connector 0) when `at` is not older than the stored one; says

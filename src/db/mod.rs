@@ -99,7 +99,36 @@ impl PoolSettings {
 const SQLITE_WRITER_WAIT: Duration = Duration::from_secs(30);
 
 /// Ids bound in one `IN (...)` list: far below SQLite's and PostgreSQL's parameter limits.
-pub const IDS_PER_STATEMENT: usize = 500;
+const IDS_PER_STATEMENT: usize = 500;
+
+/// The rows of `head`, a SELECT ending in `IN (`, for every id of `ids` (a few statements of up
+/// to [`IDS_PER_STATEMENT`] ids each), on the read pool.
+pub async fn rows_for_ids<R>(
+    db: &Db,
+    head: &'static str,
+    ids: &[std::sync::Arc<str>],
+) -> Result<Vec<R>, sqlx::Error>
+where
+    R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow>
+        + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>
+        + Send
+        + Unpin,
+{
+    let mut rows = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let mut part: Vec<R> = crate::on_read!(db, pool => {
+            let mut q = sqlx::QueryBuilder::new(head);
+            let mut list = q.separated(", ");
+            for id in chunk {
+                list.push_bind(id.to_string());
+            }
+            q.push(")");
+            q.build_query_as().fetch_all(pool).await
+        })?;
+        rows.append(&mut part);
+    }
+    Ok(rows)
+}
 
 /// What a database error means for whoever asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -57,19 +57,14 @@ pub async fn boot(
     };
     let registration = wire_name(&status);
     let recorded = (link.charge_point_id.clone(), data.clone(), registration);
-    link.hub
-        .samples
-        .grouped(
-            &link.charge_point_id,
-            Box::new(move |tx| {
-                let (charge_point_id, data, registration) = recorded.clone();
-                Box::pin(async move {
-                    charger_state::booted(tx, &charge_point_id, &data, &registration, now).await?;
-                    Ok(Done::Keep(()))
-                })
-            }),
-        )
-        .await?;
+    link.grouped(Box::new(move |tx| {
+        let (charge_point_id, data, registration) = recorded.clone();
+        Box::pin(async move {
+            charger_state::booted(tx, &charge_point_id, &data, &registration, now).await?;
+            Ok(Done::Keep(()))
+        })
+    }))
+    .await?;
     let point_id = link.point.as_ref().map(|p| p.point_id);
     let charge_point_id = link.charge_point_id.clone();
     link.tell(|| {
@@ -135,50 +130,35 @@ pub async fn status(
     let reported = (status.clone(), error_code.clone());
     let applied = if request.connector_id == 0 {
         let charge_point_id = link.charge_point_id.clone();
-        link.hub
-            .samples
-            .grouped(
-                &link.charge_point_id,
-                Box::new(move |tx| {
-                    let (charge_point_id, (status, error_code)) =
-                        (charge_point_id.clone(), reported.clone());
-                    Box::pin(async move {
-                        let applied = charger_state::charger_status(
-                            tx,
-                            &charge_point_id,
-                            &status,
-                            &error_code,
-                            at,
-                        )
+        link.grouped(Box::new(move |tx| {
+            let (charge_point_id, (status, error_code)) =
+                (charge_point_id.clone(), reported.clone());
+            Box::pin(async move {
+                let applied =
+                    charger_state::charger_status(tx, &charge_point_id, &status, &error_code, at)
                         .await?;
-                        Ok(Done::Keep(applied))
-                    })
-                }),
-            )
-            .await?
+                Ok(Done::Keep(applied))
+            })
+        }))
+        .await?
     } else if let Some(point) = link.point().await.map_err(internal)? {
         let connector = request.connector_id;
         let stored = link
-            .hub
-            .samples
-            .grouped(
-                &link.charge_point_id,
-                Box::new(move |tx| {
-                    let (status, error_code) = reported.clone();
-                    Box::pin(async move {
-                        let stored = charger_state::connector_status(
-                            tx,
-                            point.point_id,
-                            connector,
-                            &status,
-                            &error_code,
-                            at,
-                        )
-                        .await?;
-                        Ok(Done::Keep(stored))
-                    })
-                }),
-            )
+            .grouped(Box::new(move |tx| {
+                let (status, error_code) = reported.clone();
+                Box::pin(async move {
+                    let stored = charger_state::connector_status(
+                        tx,
+                        point.point_id,
+                        connector,
+                        &status,
+                        &error_code,
+                        at,
+                    )
+                    .await?;
+                    Ok(Done::Keep(stored))
+                })
+            }))
             .await?;
         if stored == StatusStored::NoSuchConnector {
             tracing::warn!(charger = %link.charge_point_id, connector = request.connector_id,

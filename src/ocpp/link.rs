@@ -75,6 +75,15 @@ impl Link {
             .await;
     }
 
+    /// Runs `work` in a batch transaction of this charger's writer lane (see
+    /// [`super::batcher`]); its answer once committed.
+    pub async fn grouped<T: Send + 'static>(
+        &self,
+        work: super::batcher::Work<T>,
+    ) -> Result<T, super::batcher::NotStored> {
+        self.hub.samples.grouped(&self.charge_point_id, work).await
+    }
+
     /// Takes the point read with the charger's credentials at the handshake (None: not adopted).
     pub fn adopt_at_connection(&mut self, point: Option<PointLink>) {
         self.point = point;

@@ -48,25 +48,20 @@ pub async fn start(
     let meter_start_wh = i64::from(request.meter_start);
     let reservation_id = request.reservation_id.map(i64::from);
     let opened = link
-        .hub
-        .samples
-        .grouped(
-            &link.charge_point_id,
-            Box::new(move |tx| {
-                let (charge_point_id, id_tag, rules) = owned.clone();
-                Box::pin(async move {
-                    let start = Start {
-                        charge_point_id: &charge_point_id,
-                        connector,
-                        id_tag: &id_tag,
-                        started_at,
-                        meter_start_wh,
-                        reservation_id,
-                    };
-                    done(open::open(tx, &rules, start).await)
-                })
-            }),
-        )
+        .grouped(Box::new(move |tx| {
+            let (charge_point_id, id_tag, rules) = owned.clone();
+            Box::pin(async move {
+                let start = Start {
+                    charge_point_id: &charge_point_id,
+                    connector,
+                    id_tag: &id_tag,
+                    started_at,
+                    meter_start_wh,
+                    reservation_id,
+                };
+                done(open::open(tx, &rules, start).await)
+            })
+        }))
         .await?
         .map_err(refused)?;
     let transaction_id = i32::try_from(opened.transaction_id)
@@ -144,25 +139,20 @@ pub async fn stop(
         request.timestamp,
     );
     let outcome = link
-        .hub
-        .samples
-        .grouped(
-            &link.charge_point_id,
-            Box::new(move |tx| {
-                let (charge_point_id, id_tag, reason, meter_data) = owned.clone();
-                Box::pin(async move {
-                    let charger_stop = ChargerStop {
-                        charge_point_id: &charge_point_id,
-                        target: stop_target(transaction_id, id_tag.as_deref()),
-                        meter_stop_wh,
-                        at,
-                        reason,
-                        meter_data,
-                    };
-                    done(stop::stop(tx, &charger_stop).await)
-                })
-            }),
-        )
+        .grouped(Box::new(move |tx| {
+            let (charge_point_id, id_tag, reason, meter_data) = owned.clone();
+            Box::pin(async move {
+                let charger_stop = ChargerStop {
+                    charge_point_id: &charge_point_id,
+                    target: stop_target(transaction_id, id_tag.as_deref()),
+                    meter_stop_wh,
+                    at,
+                    reason,
+                    meter_data,
+                };
+                done(stop::stop(tx, &charger_stop).await)
+            })
+        }))
         .await?
         .map_err(refused)?;
     let accepted = || {

@@ -87,6 +87,18 @@ impl TestApp {
         }
     }
 
+    /// Makes charger `device_id` authenticate with `key` (security profile 1), through the REST
+    /// API.
+    pub async fn require_key(&self, device_id: &str, key: &str) {
+        let (status, body) = self
+            .put(
+                &format!("/api/cms/chargers/{device_id}/security"),
+                &json!({"authorization_key": key, "auth_required": true}),
+            )
+            .await;
+        assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    }
+
     /// Gives customer `customer_id` the id tag `id_tag`, through the REST API.
     pub async fn id_tag(
         &self,
