@@ -17,6 +17,9 @@ use crate::events::Fact;
 /// How often at most a connection's traffic moves its charger's `last_seen_at`.
 const SEEN_EVERY: Duration = Duration::from_secs(30);
 
+/// How long the point read at the handshake may serve the first BootNotification.
+const HANDSHAKE_POINT_FRESH: Duration = Duration::from_secs(5);
+
 /// How often at most a session's live energy and cost go out on the event stream.
 pub const UPDATE_EVERY: Duration = Duration::from_secs(5);
 
@@ -30,8 +33,8 @@ pub struct Link {
     pub charge_point_id: Arc<str>,
     /// The charging point that adopted this charger, if any (read at connection and boot).
     pub point: Option<PointLink>,
-    /// Whether `point` is the one read at the handshake, not yet used by a boot.
-    point_from_handshake: bool,
+    /// When `point` was read at the handshake, until a boot uses it.
+    point_from_handshake: Option<Instant>,
     /// Transactions of this charger seen on this connection, by OCPP transaction id; `None`
     /// remembers an id that is not this charger's.
     transactions: HashMap<i32, Option<RunningSession>>,
@@ -53,7 +56,7 @@ impl Link {
             hub,
             charge_point_id,
             point: None,
-            point_from_handshake: false,
+            point_from_handshake: None,
             transactions: HashMap::new(),
             quirks_logged: Vec::new(),
             seen_sent: None,
@@ -87,13 +90,19 @@ impl Link {
     /// Takes the point read with the charger's credentials at the handshake (None: not adopted).
     pub fn adopt_at_connection(&mut self, point: Option<PointLink>) {
         self.point = point;
-        self.point_from_handshake = true;
+        self.point_from_handshake = Some(Instant::now());
     }
 
-    /// The point for a BootNotification: the one read at the handshake for the connection's first
-    /// boot (milliseconds ago), else read afresh (an operator may have adopted or moved it).
+    /// The point for a BootNotification. For the connection's first boot, the point read at the
+    /// handshake when there was one and the boot follows within [`HANDSHAKE_POINT_FRESH`] (as in a
+    /// storm: milliseconds); otherwise it is read afresh, since an operator may have adopted the
+    /// charger after it connected and before it booted.
     pub async fn point_for_boot(&mut self) -> Result<Option<PointLink>, sqlx::Error> {
-        if !std::mem::take(&mut self.point_from_handshake) {
+        let fresh = self
+            .point_from_handshake
+            .take()
+            .is_some_and(|at| at.elapsed() < HANDSHAKE_POINT_FRESH);
+        if !(fresh && self.point.is_some()) {
             self.point =
                 crate::db::charger_state::point_of(&self.db, &self.charge_point_id).await?;
         }
