@@ -827,7 +827,12 @@ async fn the_balance_guard_stops_a_session_whose_wallet_runs_dry(backend: Backen
     let Some(app) = TestApp::spawn(backend).await else {
         return;
     };
-    let (site, station, session) = running_dry(&app, None, |s| s["status"] == "Completed").await;
+    // The guard notes its stop once the charger has answered the RemoteStop; the charger's Stop
+    // may settle the session first, so wait for both.
+    let (site, station, session) = running_dry(&app, None, |s| {
+        s["status"] == "Completed" && s["guard_stop_requested_at"].is_string()
+    })
+    .await;
     assert_eq!(session["stop_reason"], "Remote", "{session}");
     assert!(session["guard_stop_requested_at"].is_string(), "{session}");
     let note = session["guard_note"].as_str().unwrap_or_default();
