@@ -50,13 +50,6 @@ pub enum StatusStored {
     NoSuchConnector,
 }
 
-/// Records a new connection of a charger to a node (creating its row on first contact).
-const CONNECTED: &str = concat!(
-    "INSERT INTO chargers (charge_point_id, connected, connected_at, last_seen_at, node_id, created_at, updated_at) ",
-    "VALUES ($1, TRUE, $2, $2, $3, $2, $2) ",
-    "ON CONFLICT (charge_point_id) DO UPDATE SET connected = TRUE, connected_at = $2, last_seen_at = $2, node_id = $3, updated_at = $2"
-);
-
 /// A connection that began: the charger, the node serving it, when.
 #[derive(Debug, Clone)]
 pub struct Connection {
@@ -65,11 +58,33 @@ pub struct Connection {
     pub at: DateTime<Utc>,
 }
 
-/// [`connected`] for many connections, in `tx` (the sample writer's batches).
+/// Records many connections that began, in `tx` (the sample writer's batches): one statement per
+/// few hundred. A charger connecting twice in one batch keeps its newer connection.
 pub async fn connected_many(tx: &mut Tx, began: &[Connection]) -> Result<(), sqlx::Error> {
+    // One row per charger: a statement may not update the same row twice.
+    let mut newest: HashMap<&str, &Connection> = HashMap::with_capacity(began.len());
     for c in began {
-        on_tx!(tx, conn => sqlx::query(CONNECTED).bind(&*c.charge_point_id).bind(c.at).bind(&*c.node).execute(conn).await.map(|r| r.rows_affected()))?;
+        let kept = newest.entry(&c.charge_point_id).or_insert(c);
+        if c.at >= kept.at {
+            *kept = c;
+        }
     }
+    let began: Vec<&Connection> = newest.into_values().collect();
+    const HEAD: &str = concat!(
+        "INSERT INTO chargers (charge_point_id, connected, connected_at, last_seen_at, node_id, created_at, updated_at) ",
+        "SELECT v.column1, TRUE, v.column2, v.column2, v.column3, v.column2, v.column2 FROM ("
+    );
+    // `WHERE TRUE` keeps SQLite from reading ON CONFLICT as part of the SELECT.
+    const TAIL: &str = concat!(
+        ") AS v WHERE TRUE ON CONFLICT (charge_point_id) DO UPDATE SET connected = TRUE, ",
+        "connected_at = excluded.connected_at, last_seen_at = excluded.last_seen_at, ",
+        "node_id = excluded.node_id, updated_at = excluded.updated_at"
+    );
+    crate::execute_values!(tx, HEAD, TAIL, began, |b, c| {
+        b.push_bind(&*c.charge_point_id)
+            .push_bind(c.at)
+            .push_bind(&*c.node);
+    })?;
     Ok(())
 }
 
@@ -99,11 +114,20 @@ pub struct Disconnection {
     pub at: DateTime<Utc>,
 }
 
-/// [`disconnected`] for many connections, in `tx` (the sample writer's batches).
+/// [`disconnected`] for many connections, in `tx` (the sample writer's batches): one statement
+/// per few hundred.
 pub async fn disconnected_many(tx: &mut Tx, ended: &[Disconnection]) -> Result<(), sqlx::Error> {
-    for d in ended {
-        on_tx!(tx, conn => sqlx::query(DISCONNECTED).bind(&*d.charge_point_id).bind(d.connected_at).bind(d.at).execute(conn).await.map(|r| r.rows_affected()))?;
-    }
+    const HEAD: &str = concat!(
+        "UPDATE chargers SET connected = FALSE, node_id = NULL, disconnected_at = v.column3, ",
+        "last_seen_at = v.column3, updated_at = v.column3 FROM ("
+    );
+    const TAIL: &str =
+        ") AS v WHERE chargers.charge_point_id = v.column1 AND chargers.connected_at = v.column2";
+    crate::execute_values!(tx, HEAD, TAIL, ended, |b, d| {
+        b.push_bind(&*d.charge_point_id)
+            .push_bind(d.connected_at)
+            .push_bind(d.at);
+    })?;
     Ok(())
 }
 
@@ -232,12 +256,17 @@ pub async fn connector_status(
     })
 }
 
-/// Moves `last_seen_at` forward for each charger (batched by the sample writer).
+/// Moves `last_seen_at` forward for each charger (batched by the sample writer; one time per
+/// charger).
 pub async fn seen(tx: &mut Tx, seen: &[(Box<str>, DateTime<Utc>)]) -> Result<(), sqlx::Error> {
-    let sql = "UPDATE chargers SET last_seen_at = $2 WHERE charge_point_id = $1 AND (last_seen_at IS NULL OR last_seen_at < $2)";
-    for (charge_point_id, at) in seen {
-        on_tx!(tx, conn => sqlx::query(sql).bind(&**charge_point_id).bind(*at).execute(conn).await.map(|r| r.rows_affected()))?;
-    }
+    const HEAD: &str = "UPDATE chargers SET last_seen_at = v.column2 FROM (";
+    const TAIL: &str = concat!(
+        ") AS v WHERE chargers.charge_point_id = v.column1 ",
+        "AND (chargers.last_seen_at IS NULL OR chargers.last_seen_at < v.column2)"
+    );
+    crate::execute_values!(tx, HEAD, TAIL, seen, |b, s| {
+        b.push_bind(&*s.0).push_bind(s.1);
+    })?;
     Ok(())
 }
 

@@ -130,6 +130,36 @@ where
     Ok(rows)
 }
 
+/// Rows per multi-row statement ([`execute_values!`], multi-row INSERTs): with up to 20
+/// parameters a row, far below SQLite's (32,766) and PostgreSQL's (65,535) parameter limits.
+pub const ROWS_PER_STATEMENT: usize = 500;
+
+/// Runs `$head VALUES (...), (...) $tail` in transaction `$tx`, one statement per
+/// [`ROWS_PER_STATEMENT`] of `$rows`, each row's values pushed by `|$b, $r| ...`; gives the rows
+/// affected. With `$head` ending in `FROM (` and `$tail` starting with `) AS v`, it is an UPDATE
+/// of many rows from a table of values: the values' columns are `v.column1`, `v.column2`... in
+/// both dialects (SQLite names no other way). One statement instead of one per row is what lets
+/// a whole network's messages share a batch cheaply: each statement is a round trip (on SQLite, to
+/// its worker thread) and a parse, whatever its size.
+#[macro_export]
+macro_rules! execute_values {
+    ($tx:expr, $head:expr, $tail:expr, $rows:expr, |$b:ident, $r:ident| $bind:block) => {
+        async {
+            let mut affected = 0u64;
+            for chunk in $rows.chunks($crate::db::ROWS_PER_STATEMENT) {
+                affected += $crate::on_tx!(&mut *$tx, conn => {
+                    let mut q = sqlx::QueryBuilder::new($head);
+                    q.push_values(chunk, |mut $b, $r| $bind);
+                    q.push($tail);
+                    q.build().execute(conn).await.map(|r| r.rows_affected())
+                })?;
+            }
+            Ok::<u64, sqlx::Error>(affected)
+        }
+        .await
+    };
+}
+
 /// What a database error means for whoever asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Failure {

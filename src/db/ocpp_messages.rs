@@ -5,7 +5,6 @@ use chrono::{DateTime, Utc};
 use super::filter::{self, PageOf, PageRequest, Sort, Where};
 use super::{Db, Tx};
 use crate::domain::charger::LoggedMessage;
-use crate::on_tx;
 
 /// One frame to log.
 #[derive(Debug, Clone)]
@@ -20,26 +19,17 @@ pub struct MessageRow {
     pub at: DateTime<Utc>,
 }
 
-/// Rows per INSERT: 7 parameters each stays far below both databases' limits.
-const ROWS_PER_STATEMENT: usize = 500;
-
 pub async fn insert(tx: &mut Tx, rows: &[MessageRow]) -> Result<(), sqlx::Error> {
     const HEAD: &str = "INSERT INTO ocpp_messages (charge_point_id, direction, message_type, message_id, action, payload, at) ";
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        on_tx!(tx, conn => {
-            let mut q = sqlx::QueryBuilder::new(HEAD);
-            q.push_values(chunk, |mut b, r| {
-                b.push_bind(r.charge_point_id.to_string())
-                    .push_bind(r.direction)
-                    .push_bind(r.message_type)
-                    .push_bind(r.message_id.clone())
-                    .push_bind(r.action.clone())
-                    .push_bind(r.payload.clone())
-                    .push_bind(r.at);
-            });
-            q.build().execute(conn).await.map(|r| r.rows_affected())
-        })?;
-    }
+    crate::execute_values!(tx, HEAD, "", rows, |b, r| {
+        b.push_bind(r.charge_point_id.to_string())
+            .push_bind(r.direction)
+            .push_bind(r.message_type)
+            .push_bind(r.message_id.clone())
+            .push_bind(r.action.clone())
+            .push_bind(r.payload.clone())
+            .push_bind(r.at);
+    })?;
     Ok(())
 }
 
