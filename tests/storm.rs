@@ -10,7 +10,7 @@ mod common;
 use std::sync::Arc;
 
 use chrono::Utc;
-use common::ocpp::{assert_ledger_consistent, money};
+use common::ocpp::{anomaly, assert_ledger_consistent, balance, money};
 use common::{Backend, TestApp};
 use evcms_sim::ocpp::types::{
     AuthorizationStatus, ChargePointErrorCode, ChargePointStatus, Reason, RegistrationStatus,
@@ -19,7 +19,10 @@ use evcms_sim::{Charger, ChargerConfig};
 use serde_json::json;
 use tokio::sync::Barrier;
 
-both_databases!(a_whole_network_at_once_is_set_up_and_billed_exactly_once);
+both_databases!(
+    a_whole_network_at_once_is_set_up_and_billed_exactly_once,
+    stops_of_one_wallet_arriving_together_are_debited_in_turn
+);
 
 const CHARGERS: usize = 32;
 const METER_START: i32 = 100_000;
@@ -165,4 +168,93 @@ async fn charge(
             meter_stop,
         },
     )
+}
+
+/// Stops arriving together are settled together (`evcms::charging::stops`): a dozen sessions
+/// charged to one wallet, stopped in the same instant, are each debited once, in turn, every
+/// ledger row carrying the balance after it; the debits that overdraw the wallet say so on
+/// their sessions, the others do not.
+async fn stops_of_one_wallet_arriving_together_are_debited_in_turn(backend: Backend) {
+    const STOPPING: usize = 12;
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let wallet = app.site("50.00").await;
+    let customer_id = wallet.customer["id"].as_i64().unwrap();
+    let mut chargers = Vec::new();
+    for n in 0..STOPPING {
+        let site = app.site("0").await;
+        let tag = format!("{}-{n}", wallet.id_tag);
+        app.id_tag(customer_id, &tag, false, None).await;
+        let mut cp = app.charger(&site.device_id).await;
+        cp.boot().await.expect("BootNotification answered");
+        let start = cp
+            .start_transaction(1, &tag, METER_START, Utc::now())
+            .await
+            .expect("StartTransaction answered");
+        assert_eq!(start.id_tag_info.status, AuthorizationStatus::Accepted);
+        chargers.push((cp, start.transaction_id, tag));
+    }
+    let before = app.metrics_text().await;
+    let together = Arc::new(Barrier::new(STOPPING));
+    let mut stopping = tokio::task::JoinSet::new();
+    for (n, (mut cp, transaction_id, tag)) in chargers.into_iter().enumerate() {
+        let together = together.clone();
+        stopping.spawn(async move {
+            // 1.000 to 1.110 kWh: 21.83 to 24.23 each, so the wallet runs dry on the way.
+            let meter_stop = METER_START + 1_000 + i32::try_from(n).unwrap() * 10;
+            together.wait().await;
+            cp.stop_transaction(transaction_id, meter_stop, Utc::now(), None, Some(&tag))
+                .await
+                .expect("StopTransaction answered");
+            assert!(
+                cp.schema_violations().is_empty(),
+                "{:?}",
+                cp.schema_violations()
+            );
+            (transaction_id, meter_stop)
+        });
+    }
+    let mut billed = 0.0;
+    let mut sessions = std::collections::HashMap::new();
+    while let Some(stopped) = stopping.join_next().await {
+        let (transaction_id, meter_stop) = stopped.expect("a charger's task panicked");
+        let session = app.session_of(transaction_id).await;
+        assert_eq!(session["status"], "Completed", "{session}");
+        assert_eq!(
+            session["energy_wh"],
+            json!(i64::from(meter_stop - METER_START)),
+            "{session}"
+        );
+        billed += session["billed_amount"].as_f64().unwrap();
+        sessions.insert(session["session_id"].as_str().unwrap().to_owned(), session);
+    }
+    assert_ledger_consistent(&app, &wallet).await;
+    assert_eq!(
+        balance(&app, &wallet).await,
+        format!("{:.2}", 50.0 - billed)
+    );
+    let debits = app.debits(&wallet).await;
+    assert_eq!(debits.len(), STOPPING, "one debit per session: {debits:?}");
+    for debit in &debits {
+        let session = &sessions[debit["reference_id"].as_str().unwrap()];
+        assert_eq!(money(&debit["amount"]), money(&session["billed_amount"]));
+        let overdrawn = debit["balance"].as_f64().unwrap() < 0.0;
+        assert_eq!(
+            anomaly(session).contains("overdrawn"),
+            overdrawn,
+            "the session says whether its debit overdrew the wallet: {session}"
+        );
+    }
+    let settled_together = |metrics: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix("charging_stops_settled_together_total "))
+            .map_or(0.0, |v| v.parse().unwrap())
+    };
+    assert_eq!(
+        settled_together(&app.metrics_text().await) - settled_together(&before),
+        STOPPING as f64,
+        "every Stop went through the set-based settlement"
+    );
 }

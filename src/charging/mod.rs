@@ -10,6 +10,7 @@
 //! - [`settle`]: how a session is settled: energy, amount, the debit through the wallet ledger,
 //!   anomalies, and the difference billed when the charger's Stop follows a provisional close.
 //! - [`stop`]: the charger's StopTransaction, matched to its session.
+//! - [`stops`]: many StopTransactions settled together, set-based (a stop storm).
 //! - [`sweep`]: sessions whose Stop never came are closed provisionally; silent ones are flagged.
 //! - [`operator`]: an operator settles a stuck session or corrects a bill.
 
@@ -20,6 +21,7 @@ pub mod pricing;
 pub mod running;
 pub mod settle;
 pub mod stop;
+pub mod stops;
 pub mod sweep;
 pub mod tag;
 

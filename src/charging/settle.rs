@@ -60,6 +60,14 @@ pub enum Settled {
     AlreadySettled,
 }
 
+/// Whether `session` is still open: never settled, not even provisionally. (A Completed session
+/// with no record of who settled it was written by other means and is final.)
+pub fn is_open(session: &SessionForBilling) -> bool {
+    session.settled_by.is_none()
+        && session.meter_stop_wh.is_none()
+        && session.status != SessionStatus::Completed
+}
+
 /// Settles `session` (locked by the caller) inside `tx`.
 pub async fn settle(
     tx: &mut Tx,
@@ -67,12 +75,8 @@ pub async fn settle(
     end: &Settle,
     now: DateTime<Utc>,
 ) -> Result<Settled, ChargingError> {
-    // A Completed session with no record of who settled it (written by other means) is final.
-    let open = session.settled_by.is_none()
-        && session.meter_stop_wh.is_none()
-        && session.status != SessionStatus::Completed;
     match session.settled_by {
-        None if open => close(tx, session, end, now).await,
+        None if is_open(session) => close(tx, session, end, now).await,
         Some(by) if by.is_provisional() && end.source == SettledBy::Charger => {
             bill_difference(tx, session, end, by, now).await
         }
@@ -80,12 +84,39 @@ pub async fn settle(
     }
 }
 
-async fn close(
-    tx: &mut Tx,
-    session: &SessionForBilling,
-    end: &Settle,
-    now: DateTime<Utc>,
-) -> Result<Settled, ChargingError> {
+/// What closing an open session comes to, all but its debit's outcome: the settlement (whose
+/// anomaly is joined from `notes` once the debit added its own), the amount and the debit.
+#[derive(Debug)]
+pub struct Closing {
+    pub settlement: Settlement,
+    pub notes: Vec<String>,
+    pub amount: Option<Money>,
+    pub debit: Option<Debit>,
+}
+
+impl Closing {
+    /// The settlement, its anomaly joined from the notes.
+    pub fn settled(mut self) -> (Settlement, Settled) {
+        self.settlement.anomaly = joined(std::mem::take(&mut self.notes));
+        count(
+            self.settlement.settled_by,
+            self.settlement.energy_wh,
+            self.amount.unwrap_or(Money::ZERO),
+        );
+        let amount = self.amount;
+        (self.settlement, Settled::Closed { amount })
+    }
+}
+
+/// A debit a settlement owes: from `customer_id`'s wallet, recorded with `entry`.
+#[derive(Debug)]
+pub struct Debit {
+    pub customer_id: i64,
+    pub entry: LedgerEntry,
+}
+
+/// How `end` closes the open `session`: energy, bill, notes, the debit to make (pure).
+pub fn closing(session: &SessionForBilling, end: &Settle) -> Closing {
     let meter_start_wh = session.meter_start_wh.unwrap_or(end.meter_stop_wh);
     let energy = pricing::energy(meter_start_wh, end.meter_stop_wh);
     let mut notes: Vec<String> = end.note.iter().cloned().collect();
@@ -107,15 +138,14 @@ async fn close(
     } else {
         None
     };
-    if let Some(amount) = amount {
-        let reference = session.session_id.clone();
+    let debit = amount.and_then(|amount| {
         let description = format!(
             "Charging session {}: {} kWh",
             session.session_id,
             KilowattHours::from_minor(energy.wh)
         );
-        debit(tx, session, amount, reference, description, &mut notes, now).await?;
-    }
+        debit_of(session, amount, session.session_id.clone(), description)
+    });
     let settlement = Settlement {
         status: if billable {
             SessionStatus::Completed
@@ -127,14 +157,35 @@ async fn close(
         energy_wh: energy.wh,
         billed_amount: billable.then(|| amount.unwrap_or(Money::ZERO)),
         stop_reason: Some(end.reason.clone()),
-        anomaly: joined(notes),
+        anomaly: None,
         settled_by: end.source,
         settled_by_user_id: end.operator.as_ref().map(|o| o.user_id),
         settle_note: end.operator.as_ref().map(|o| fit_note(o.reason.clone())),
     };
+    Closing {
+        settlement,
+        notes,
+        amount,
+        debit,
+    }
+}
+
+async fn close(
+    tx: &mut Tx,
+    session: &SessionForBilling,
+    end: &Settle,
+    now: DateTime<Utc>,
+) -> Result<Settled, ChargingError> {
+    let mut closing = closing(session, end);
+    if let Some(debit) = &closing.debit {
+        let applied = wallet::apply(tx, debit.customer_id, &debit.entry, now).await?;
+        closing
+            .notes
+            .extend(debit_note(applied.map(|row| row.balance)));
+    }
+    let (settlement, settled) = closing.settled();
     transactions::settle(tx, session.id, &settlement, now).await?;
-    count(end.source, energy.wh, amount.unwrap_or(Money::ZERO));
-    Ok(Settled::Closed { amount })
+    Ok(settled)
 }
 
 /// The charger's own Stop after a provisional close by `closed_by`: the total is priced by the
@@ -172,7 +223,10 @@ async fn bill_difference(
             session.session_id,
             KilowattHours::from_minor(energy_wh - session.energy_wh.unwrap_or(0))
         );
-        debit(tx, session, extra, reference, description, &mut notes, now).await?;
+        if let Some(debit) = debit_of(session, extra, reference, description) {
+            let applied = wallet::apply(tx, debit.customer_id, &debit.entry, now).await?;
+            notes.extend(debit_note(applied.map(|row| row.balance)));
+        }
     } else {
         notes.push("nothing more billed".to_owned());
     }
@@ -210,39 +264,37 @@ fn bill(rate: Option<pricing::Rate>, energy_wh: i64, notes: &mut Vec<String>) ->
     }
 }
 
-/// Debits `amount` from the session's customer. Energy already delivered is owed, so the debit
-/// may overdraw the wallet; that, or a refusal, becomes a note for the operator.
-async fn debit(
-    tx: &mut Tx,
+/// The debit of `amount` from the session's customer, if it has one and the amount is owed.
+/// Energy already delivered is owed, so the debit may overdraw the wallet (its floor is the
+/// wallet's lowest).
+fn debit_of(
     session: &SessionForBilling,
     amount: Money,
     reference: String,
     description: String,
-    notes: &mut Vec<String>,
-    now: DateTime<Utc>,
-) -> Result<(), ChargingError> {
-    let Some(customer_id) = session.customer_id else {
-        return Ok(());
-    };
-    if amount.to_minor() <= 0 {
-        return Ok(());
-    }
-    let entry = LedgerEntry {
-        transaction_type: WalletTransactionType::Debit,
-        amount,
-        floor: wallet_floor(),
-        description: Some(description),
-        reference_id: Some(reference),
-    };
-    match wallet::apply(tx, customer_id, &entry, now).await? {
-        Ok(row) if row.balance.is_negative() => notes.push(format!(
-            "the wallet was overdrawn to {} by this session",
-            row.balance
+) -> Option<Debit> {
+    let customer_id = session.customer_id?;
+    (amount.to_minor() > 0).then(|| Debit {
+        customer_id,
+        entry: LedgerEntry {
+            transaction_type: WalletTransactionType::Debit,
+            amount,
+            floor: wallet_floor(),
+            description: Some(description),
+            reference_id: Some(reference),
+        },
+    })
+}
+
+/// What the operator learns of a debit's outcome (the balance after it, or why it was refused).
+pub fn debit_note(applied: Result<Money, WalletRefusal>) -> Option<String> {
+    match applied {
+        Ok(balance) if balance.is_negative() => Some(format!(
+            "the wallet was overdrawn to {balance} by this session"
         )),
-        Ok(_) | Err(WalletRefusal::DuplicateReference) => {}
-        Err(refusal) => notes.push(format!("the wallet was not debited: {refusal:?}")),
+        Ok(_) | Err(WalletRefusal::DuplicateReference) => None,
+        Err(refusal) => Some(format!("the wallet was not debited: {refusal:?}")),
     }
-    Ok(())
 }
 
 /// Counts a settlement in the metrics. Recorded before the commit: a rolled-back settlement is

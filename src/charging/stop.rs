@@ -6,6 +6,8 @@
 //! was lost) stops "without" it: the one session of its point still Active for the Stop's idTag
 //! is the one it means; with none or several, nothing is settled.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use super::ChargingError;
@@ -16,20 +18,20 @@ use crate::db::{self, Tx};
 use crate::domain::enums::SettledBy;
 
 /// Which session a Stop names.
-#[derive(Debug, Clone, Copy)]
-pub enum StopTarget<'a> {
+#[derive(Debug, Clone)]
+pub enum StopTarget {
     Transaction(i64),
     /// The id was never received: the point's one open session of this idTag.
-    OpenSessionOfTag(&'a str),
+    OpenSessionOfTag(String),
     /// Neither an id nor a tag: it names nothing.
     Nothing,
 }
 
 /// A charger's report that charging stopped.
 #[derive(Debug, Clone)]
-pub struct ChargerStop<'a> {
-    pub charge_point_id: &'a str,
-    pub target: StopTarget<'a>,
+pub struct ChargerStop {
+    pub charge_point_id: Arc<str>,
+    pub target: StopTarget,
     pub meter_stop_wh: i64,
     pub at: DateTime<Utc>,
     /// As recorded in `stop_reason` (`Local` when the charger gave none).
@@ -57,38 +59,20 @@ pub enum StopOutcome {
 }
 
 /// Settles what `stop` names, in `tx` (the caller commits).
-pub async fn stop(tx: &mut Tx, stop: &ChargerStop<'_>) -> Result<StopOutcome, ChargingError> {
+pub async fn stop(tx: &mut Tx, stop: &ChargerStop) -> Result<StopOutcome, ChargingError> {
     let now = db::now();
     let Some(session) = find(tx, stop).await? else {
         return Ok(StopOutcome::Unknown);
     };
     let note = matches!(stop.target, StopTarget::OpenSessionOfTag(_))
         .then(|| "stopped without its transaction id (the charger never received it)".to_owned());
-    let end = Settle {
-        meter_stop_wh: stop.meter_stop_wh,
-        at: stop.at,
-        reason: stop.reason.clone(),
-        source: SettledBy::Charger,
-        note,
-        operator: None,
-    };
-    let outcome = settle::settle(tx, &session, &end, now).await?;
+    let outcome = settle::settle(tx, &session, &stop.end(note), now).await?;
     if outcome == Settled::AlreadySettled {
         return Ok(StopOutcome::AlreadySettled {
             session_id: session.id,
         });
     }
-    let connector = session.connector;
-    let rows: Vec<SampleRow> = stop
-        .meter_data
-        .iter()
-        .map(|row| SampleRow {
-            session_id: Some(session.id),
-            connector_number: connector,
-            ..row.clone()
-        })
-        .collect();
-    meter_values::insert(tx, &rows).await?;
+    meter_values::insert(tx, &stop.meter_rows(&session)).await?;
     Ok(StopOutcome::Settled {
         session_id: session.id,
         connector: u32::try_from(session.connector).unwrap_or(0),
@@ -96,16 +80,39 @@ pub async fn stop(tx: &mut Tx, stop: &ChargerStop<'_>) -> Result<StopOutcome, Ch
     })
 }
 
+impl ChargerStop {
+    /// The end this Stop gives its session, the charger settling it.
+    pub fn end(&self, note: Option<String>) -> Settle {
+        Settle {
+            meter_stop_wh: self.meter_stop_wh,
+            at: self.at,
+            reason: self.reason.clone(),
+            source: SettledBy::Charger,
+            note,
+            operator: None,
+        }
+    }
+
+    /// The Stop's meter values, as rows of the session it settles.
+    pub fn meter_rows(&self, session: &SessionForBilling) -> Vec<SampleRow> {
+        self.meter_data
+            .iter()
+            .map(|row| SampleRow {
+                session_id: Some(session.id),
+                connector_number: session.connector,
+                ..row.clone()
+            })
+            .collect()
+    }
+}
+
 /// The session `stop` names, locked, if it is one of the charger's point.
-async fn find(
-    tx: &mut Tx,
-    stop: &ChargerStop<'_>,
-) -> Result<Option<SessionForBilling>, sqlx::Error> {
-    let Some(point) = transactions::lock_point(tx, stop.charge_point_id).await? else {
+async fn find(tx: &mut Tx, stop: &ChargerStop) -> Result<Option<SessionForBilling>, sqlx::Error> {
+    let Some(point) = transactions::lock_point(tx, &stop.charge_point_id).await? else {
         return Ok(None);
     };
-    Ok(match stop.target {
-        StopTarget::Transaction(id) => transactions::lock_by_transaction(tx, id)
+    Ok(match &stop.target {
+        StopTarget::Transaction(id) => transactions::lock_by_transaction(tx, *id)
             .await?
             .filter(|s| s.charging_point_id == point.point_id),
         StopTarget::OpenSessionOfTag(id_tag) => {

@@ -226,18 +226,93 @@ pub async fn settle(
     s: &Settlement,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
-    let sql = concat!(
-        "UPDATE charging_sessions SET status = $2, end_time = $3, meter_stop_wh = $4, energy_wh = $5, ",
-        "billed_amount = $6, stop_reason = $7, ",
-        "anomaly = CASE WHEN anomaly IS NULL THEN $8 WHEN $8 IS NULL THEN anomaly ELSE SUBSTR(anomaly || '; ' || $8, 1, 255) END, ",
-        "settled_by = $10, settled_at = $9, settled_by_user_id = $11, settle_note = $12, updated_at = $9 WHERE id = $1"
+    settle_many(tx, &[(id, s)], now).await
+}
+
+/// Writes the end of many sessions (record id, settlement; each session once) in a few
+/// statements.
+pub async fn settle_many(
+    tx: &mut Tx,
+    settlements: &[(i64, &Settlement)],
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    const HEAD: &str = concat!(
+        "UPDATE charging_sessions SET status = v.column2, end_time = v.column3, meter_stop_wh = v.column4, ",
+        "energy_wh = v.column5, billed_amount = v.column6, stop_reason = v.column7, ",
+        "anomaly = CASE WHEN anomaly IS NULL THEN v.column8 WHEN v.column8 IS NULL THEN anomaly ",
+        "ELSE SUBSTR(anomaly || '; ' || v.column8, 1, 255) END, ",
+        "settled_by = v.column9, settled_by_user_id = v.column10, settle_note = v.column11, ",
+        "settled_at = v.column12, updated_at = v.column12 FROM ("
     );
-    on_tx!(tx, conn => sqlx::query(sql)
-        .bind(id).bind(s.status).bind(s.end_time).bind(s.meter_stop_wh).bind(s.energy_wh)
-        .bind(s.billed_amount).bind(&s.stop_reason).bind(&s.anomaly).bind(now)
-        .bind(s.settled_by).bind(s.settled_by_user_id).bind(&s.settle_note)
-        .execute(conn).await.map(|r| r.rows_affected()))?;
+    const TAIL: &str = ") AS v WHERE charging_sessions.id = v.column1";
+    crate::execute_values!(tx, HEAD, TAIL, settlements, |b, row| {
+        let (id, s) = row;
+        b.push_bind(*id)
+            .push_bind(s.status)
+            .push_bind(s.end_time)
+            .push_bind(s.meter_stop_wh)
+            .push_bind(s.energy_wh)
+            .push_bind(s.billed_amount)
+            .push_bind(s.stop_reason.clone())
+            .push_bind(s.anomaly.clone())
+            .push_bind(s.settled_by)
+            .push_bind(s.settled_by_user_id)
+            .push_bind(s.settle_note.clone())
+            .push_bind(now);
+    })?;
     Ok(())
+}
+
+/// Locks the live points of many chargers (`device_id`s); gives each found point's record id by
+/// its charger.
+pub async fn lock_points_of(
+    tx: &mut Tx,
+    charge_point_ids: &[&str],
+) -> Result<std::collections::HashMap<String, i64>, sqlx::Error> {
+    let mut points = std::collections::HashMap::with_capacity(charge_point_ids.len());
+    for chunk in charge_point_ids.chunks(super::ROWS_PER_STATEMENT) {
+        let rows: Vec<(String, i64)> = on_tx!(&mut *tx, conn => {
+            let mut q = sqlx::QueryBuilder::new("UPDATE charging_points SET updated_at = updated_at FROM (");
+            q.push_values(chunk, |mut b, id| {
+                b.push_bind(*id);
+            });
+            q.push(") AS v WHERE charging_points.device_id = v.column1 AND charging_points.deleted = FALSE ");
+            q.push("RETURNING charging_points.device_id, charging_points.id");
+            q.build_query_as().fetch_all(conn).await
+        })?;
+        points.extend(rows);
+    }
+    Ok(points)
+}
+
+/// A session locked by its OCPP transaction id.
+#[derive(sqlx::FromRow)]
+struct OfTransaction {
+    transaction_id: i64,
+    #[sqlx(flatten)]
+    session: SessionForBilling,
+}
+
+/// Locks and reads the sessions of many OCPP transaction ids (distinct), by transaction id
+/// (StopTransactions settled together).
+pub async fn lock_by_transactions(
+    tx: &mut Tx,
+    transaction_ids: &[i64],
+) -> Result<std::collections::HashMap<i64, SessionForBilling>, sqlx::Error> {
+    let mut sessions = std::collections::HashMap::with_capacity(transaction_ids.len());
+    for chunk in transaction_ids.chunks(super::ROWS_PER_STATEMENT) {
+        let rows: Vec<OfTransaction> = on_tx!(&mut *tx, conn => {
+            let mut q = sqlx::QueryBuilder::new("UPDATE charging_sessions SET updated_at = updated_at FROM (");
+            q.push_values(chunk, |mut b, id| {
+                b.push_bind(*id);
+            });
+            q.push(") AS v WHERE charging_sessions.transaction_id = v.column1 RETURNING transaction_id, ");
+            q.push(billing_columns!());
+            q.build_query_as().fetch_all(conn).await
+        })?;
+        sessions.extend(rows.into_iter().map(|r| (r.transaction_id, r.session)));
+    }
+    Ok(sessions)
 }
 
 /// An Active session whose Stop may never come: its connector reported Available, or its charger

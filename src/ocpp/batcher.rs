@@ -50,6 +50,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::frame::{CallError, ErrorCode};
+use crate::charging::ChargingError;
+use crate::charging::stop::{self, ChargerStop, StopOutcome};
+use crate::charging::stops;
 use crate::db::charger_state::{Connection, Disconnection};
 use crate::db::meter_values::{self, LiveReading, SampleRow};
 use crate::db::{self, Db, Failure, Tx};
@@ -114,6 +117,12 @@ trait Job: Send {
     /// Tells the waiter: the answer once its writes are committed (or rolled back by
     /// [`Done::Undo`]), [`NotStored`] otherwise.
     fn answer(self: Box<Self>, outcome: Result<(), NotStored>);
+    /// The StopTransaction this job settles, offered to the batch's set-based pass.
+    fn stop(&self) -> Option<&ChargerStop> {
+        None
+    }
+    /// Takes the set-based pass's outcome as its answer, in place of running.
+    fn settled(&mut self, _outcome: StopOutcome) {}
 }
 
 struct Pending<T> {
@@ -141,6 +150,45 @@ impl<T: Send + 'static> Job for Pending<T> {
         };
         // A waiter that is gone (its connection closed) needs no answer.
         let _ = self.waiter.send(answer);
+    }
+}
+
+/// A StopTransaction: settled with the batch's other Stops in a few statements
+/// ([`stops::settle_many`]) when it is the common case, by its own work otherwise.
+struct StopJob {
+    stop: ChargerStop,
+    pending: Pending<Result<StopOutcome, ChargingError>>,
+}
+
+impl Job for StopJob {
+    fn run<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<bool, sqlx::Error>> {
+        self.pending.run(tx)
+    }
+
+    fn answer(self: Box<Self>, outcome: Result<(), NotStored>) {
+        Box::new(self.pending).answer(outcome);
+    }
+
+    fn stop(&self) -> Option<&ChargerStop> {
+        Some(&self.stop)
+    }
+
+    fn settled(&mut self, outcome: StopOutcome) {
+        self.pending.answer = Some(Ok(outcome));
+    }
+}
+
+/// A charging operation's result as the writer takes it: a database error fails the batch, a
+/// refusal found before anything was written is kept, and one found after writing rolls its
+/// writes back.
+pub fn done<T>(
+    result: Result<T, ChargingError>,
+) -> Result<Done<Result<T, ChargingError>>, sqlx::Error> {
+    match result {
+        Ok(value) => Ok(Done::Keep(Ok(value))),
+        Err(ChargingError::Database(e)) => Err(e),
+        Err(e @ ChargingError::NotAdopted) => Ok(Done::Keep(Err(e))),
+        Err(e @ ChargingError::TransactionIdsExhausted) => Ok(Done::Undo(Err(e))),
     }
 }
 
@@ -182,6 +230,31 @@ impl SampleWriter {
             waiter,
         });
         self.send(charge_point_id, Item::Job(job)).await?;
+        outcome.await.unwrap_or(Err(NotStored))
+    }
+
+    /// Settles a StopTransaction in its charger's lane (set-based with the batch's other Stops
+    /// where it can be); gives the outcome once committed, or [`NotStored`].
+    pub async fn stop(
+        &self,
+        stop: ChargerStop,
+    ) -> Result<Result<StopOutcome, ChargingError>, NotStored> {
+        let (waiter, outcome) = oneshot::channel();
+        let alone = stop.clone();
+        let work: Work<Result<StopOutcome, ChargingError>> = Box::new(move |tx| {
+            let stop = alone.clone();
+            Box::pin(async move { done(stop::stop(tx, &stop).await) })
+        });
+        let lane = self.lane(&stop.charge_point_id);
+        let job = Box::new(StopJob {
+            stop,
+            pending: Pending {
+                work,
+                answer: None,
+                waiter,
+            },
+        });
+        Self::send_to(lane, Item::Job(job)).await?;
         outcome.await.unwrap_or(Err(NotStored))
     }
 
@@ -590,9 +663,17 @@ async fn write_once(
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
     db::charger_state::connected_many(&mut tx, connections.began).await?;
+    let stops: Vec<&ChargerStop> = jobs.iter().filter_map(|job| job.stop()).collect();
+    let mut settled = stops::settle_many(&mut tx, &stops).await?.into_iter();
     for job in jobs.iter_mut() {
-        if !job.run(&mut tx).await? {
-            return Ok(false);
+        let settled = match job.stop() {
+            Some(_) => settled.next().flatten(),
+            None => None,
+        };
+        match settled {
+            Some(outcome) => job.settled(outcome),
+            None if !job.run(&mut tx).await? => return Ok(false),
+            None => {}
         }
     }
     meter_values::insert(&mut tx, rows).await?;

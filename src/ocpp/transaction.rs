@@ -12,12 +12,12 @@ use rust_ocpp::v1_6::messages::stop_transaction::{
 };
 use rust_ocpp::v1_6::types::{AuthorizationStatus, IdTagInfo, Reason};
 
-use super::batcher::Done;
+use super::batcher::done;
 use super::frame::{CallError, ErrorCode};
 use super::link::Link;
 use super::{metering, wire_name};
 use crate::charging::open::{self, Opened, Start};
-use crate::charging::stop::{self, ChargerStop, StopOutcome, StopTarget};
+use crate::charging::stop::{ChargerStop, StopOutcome, StopTarget};
 use crate::charging::tag::{self, TagStanding, TagVerdict};
 use crate::charging::{ChargingError, settle::Settled};
 use crate::events::Fact;
@@ -126,33 +126,18 @@ pub async fn stop(
     request: StopTransactionRequest,
     data: Vec<metering::LooseMeterValue>,
 ) -> Result<StopTransactionResponse, CallError> {
-    let reason = wire_name(request.reason.as_ref().unwrap_or(&Reason::Local));
-    let owned = (
-        link.charge_point_id.clone(),
-        request.id_tag.clone(),
-        reason,
-        metering::transaction_data_rows(link, 0, &data),
-    );
-    let (transaction_id, meter_stop_wh, at) = (
-        request.transaction_id,
-        i64::from(request.meter_stop),
-        request.timestamp,
-    );
+    let charger_stop = ChargerStop {
+        charge_point_id: link.charge_point_id.clone(),
+        target: stop_target(request.transaction_id, request.id_tag.as_deref()),
+        meter_stop_wh: i64::from(request.meter_stop),
+        at: request.timestamp,
+        reason: wire_name(request.reason.as_ref().unwrap_or(&Reason::Local)),
+        meter_data: metering::transaction_data_rows(link, 0, &data),
+    };
     let outcome = link
-        .grouped(Box::new(move |tx| {
-            let (charge_point_id, id_tag, reason, meter_data) = owned.clone();
-            Box::pin(async move {
-                let charger_stop = ChargerStop {
-                    charge_point_id: &charge_point_id,
-                    target: stop_target(transaction_id, id_tag.as_deref()),
-                    meter_stop_wh,
-                    at,
-                    reason,
-                    meter_data,
-                };
-                done(stop::stop(tx, &charger_stop).await)
-            })
-        }))
+        .hub
+        .samples
+        .stop(charger_stop)
         .await?
         .map_err(refused)?;
     let accepted = || {
@@ -205,25 +190,11 @@ pub async fn stop(
 
 /// Which session a Stop names. transactionId -1 (any id below 1): the charger never received the
 /// id, because the Start's answer was lost; the idTag then names the session.
-fn stop_target(transaction_id: i32, id_tag: Option<&str>) -> StopTarget<'_> {
+fn stop_target(transaction_id: i32, id_tag: Option<&str>) -> StopTarget {
     match (transaction_id, id_tag) {
         (id, _) if id > 0 => StopTarget::Transaction(i64::from(id)),
-        (_, Some(id_tag)) => StopTarget::OpenSessionOfTag(id_tag),
+        (_, Some(id_tag)) => StopTarget::OpenSessionOfTag(id_tag.to_owned()),
         _ => StopTarget::Nothing,
-    }
-}
-
-/// A charging operation's result as the writer takes it (see [`super::batcher`]): a database
-/// error fails the batch, a refusal found before anything was written is kept, and one found
-/// after writing rolls its writes back.
-fn done<T>(
-    result: Result<T, ChargingError>,
-) -> Result<Done<Result<T, ChargingError>>, sqlx::Error> {
-    match result {
-        Ok(value) => Ok(Done::Keep(Ok(value))),
-        Err(ChargingError::Database(e)) => Err(e),
-        Err(e @ ChargingError::NotAdopted) => Ok(Done::Keep(Err(e))),
-        Err(e @ ChargingError::TransactionIdsExhausted) => Ok(Done::Undo(Err(e))),
     }
 }
 
