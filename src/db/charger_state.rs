@@ -142,27 +142,45 @@ pub async fn release(db: &Db, node: Option<&str>, at: DateTime<Utc>) -> Result<u
     on_write!(db, pool => sqlx::query(sql).bind(at).bind(node).execute(pool).await.map(|r| r.rows_affected()))
 }
 
-/// Stores boot data and the registration status answered.
-pub async fn booted(
-    tx: &mut Tx,
-    charge_point_id: &str,
-    boot: &BootData,
-    registration_status: &str,
-    at: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    let sql = concat!(
-        "UPDATE chargers SET vendor = $2, model = $3, charge_point_serial_number = $4, charge_box_serial_number = $5, ",
-        "firmware_version = $6, iccid = $7, imsi = $8, meter_type = $9, meter_serial_number = $10, ",
-        "registration_status = $11, last_boot_at = $12, last_seen_at = $12, updated_at = $12 ",
-        "WHERE charge_point_id = $1"
+/// A BootNotification to record: who booted, what it told, what it was answered, when.
+#[derive(Debug, Clone)]
+pub struct Boot {
+    pub charge_point_id: Arc<str>,
+    pub data: BootData,
+    pub registration_status: String,
+    pub at: DateTime<Utc>,
+}
+
+/// Records many boots in `tx`, a few hundred to a statement. A charger booting twice in one
+/// batch keeps its later boot.
+pub async fn booted_many(tx: &mut Tx, boots: &[&Boot]) -> Result<(), sqlx::Error> {
+    let mut latest: HashMap<&str, &Boot> = HashMap::with_capacity(boots.len());
+    for boot in boots {
+        latest.insert(&boot.charge_point_id, boot);
+    }
+    let boots: Vec<&Boot> = latest.into_values().collect();
+    const HEAD: &str = concat!(
+        "UPDATE chargers SET vendor = v.column2, model = v.column3, charge_point_serial_number = v.column4, ",
+        "charge_box_serial_number = v.column5, firmware_version = v.column6, iccid = v.column7, imsi = v.column8, ",
+        "meter_type = v.column9, meter_serial_number = v.column10, registration_status = v.column11, ",
+        "last_boot_at = v.column12, last_seen_at = v.column12, updated_at = v.column12 FROM ("
     );
-    on_tx!(tx, conn => sqlx::query(sql)
-        .bind(charge_point_id).bind(&boot.vendor).bind(&boot.model)
-        .bind(&boot.charge_point_serial_number).bind(&boot.charge_box_serial_number)
-        .bind(&boot.firmware_version).bind(&boot.iccid).bind(&boot.imsi)
-        .bind(&boot.meter_type).bind(&boot.meter_serial_number)
-        .bind(registration_status).bind(at)
-        .execute(conn).await.map(|r| r.rows_affected()))?;
+    const TAIL: &str = ") AS v WHERE chargers.charge_point_id = v.column1";
+    crate::execute_values!(tx, HEAD, TAIL, boots, |b, boot| {
+        let d = &boot.data;
+        b.push_bind(&*boot.charge_point_id)
+            .push_bind(&d.vendor)
+            .push_bind(&d.model)
+            .push_bind(&d.charge_point_serial_number)
+            .push_bind(&d.charge_box_serial_number)
+            .push_bind(&d.firmware_version)
+            .push_bind(&d.iccid)
+            .push_bind(&d.imsi)
+            .push_bind(&d.meter_type)
+            .push_bind(&d.meter_serial_number)
+            .push_bind(&boot.registration_status)
+            .push_bind(boot.at);
+    })?;
     Ok(())
 }
 

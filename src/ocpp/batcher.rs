@@ -53,7 +53,7 @@ use super::frame::{CallError, ErrorCode};
 use crate::charging::ChargingError;
 use crate::charging::stop::{self, ChargerStop, StopOutcome};
 use crate::charging::stops;
-use crate::db::charger_state::{Connection, Disconnection};
+use crate::db::charger_state::{Boot, Connection, Disconnection};
 use crate::db::meter_values::{self, LiveReading, SampleRow};
 use crate::db::{self, Db, Failure, Tx};
 
@@ -123,6 +123,12 @@ trait Job: Send {
     }
     /// Takes the set-based pass's outcome as its answer, in place of running.
     fn settled(&mut self, _outcome: StopOutcome) {}
+    /// The BootNotification this job records, offered to the batch's set-based pass.
+    fn boot(&self) -> Option<&Boot> {
+        None
+    }
+    /// Its boot was recorded by the set-based pass.
+    fn booted(&mut self) {}
 }
 
 struct Pending<T> {
@@ -175,6 +181,30 @@ impl Job for StopJob {
 
     fn settled(&mut self, outcome: StopOutcome) {
         self.pending.answer = Some(Ok(outcome));
+    }
+}
+
+/// A BootNotification: recorded with the batch's other boots in one statement.
+struct BootJob {
+    boot: Boot,
+    pending: Pending<()>,
+}
+
+impl Job for BootJob {
+    fn run<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<bool, sqlx::Error>> {
+        self.pending.run(tx)
+    }
+
+    fn answer(self: Box<Self>, outcome: Result<(), NotStored>) {
+        Box::new(self.pending).answer(outcome);
+    }
+
+    fn boot(&self) -> Option<&Boot> {
+        Some(&self.boot)
+    }
+
+    fn booted(&mut self) {
+        self.pending.answer = Some(());
     }
 }
 
@@ -248,6 +278,31 @@ impl SampleWriter {
         let lane = self.lane(&stop.charge_point_id);
         let job = Box::new(StopJob {
             stop,
+            pending: Pending {
+                work,
+                answer: None,
+                waiter,
+            },
+        });
+        Self::send_to(lane, Item::Job(job)).await?;
+        outcome.await.unwrap_or(Err(NotStored))
+    }
+
+    /// Records a BootNotification in its charger's lane (with the batch's other boots); returns
+    /// once committed, or with [`NotStored`].
+    pub async fn booted(&self, boot: Boot) -> Result<(), NotStored> {
+        let (waiter, outcome) = oneshot::channel();
+        let alone = boot.clone();
+        let work: Work<()> = Box::new(move |tx| {
+            let boot = alone.clone();
+            Box::pin(async move {
+                db::charger_state::booted_many(tx, &[&boot]).await?;
+                Ok(Done::Keep(()))
+            })
+        });
+        let lane = self.lane(&boot.charge_point_id);
+        let job = Box::new(BootJob {
+            boot,
             pending: Pending {
                 work,
                 answer: None,
@@ -663,9 +718,16 @@ async fn write_once(
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
     db::charger_state::connected_many(&mut tx, connections.began).await?;
+    // The set-based pass: the batch's boots and common Stops in a few statements.
+    let boots: Vec<&Boot> = jobs.iter().filter_map(|job| job.boot()).collect();
+    db::charger_state::booted_many(&mut tx, &boots).await?;
     let stops: Vec<&ChargerStop> = jobs.iter().filter_map(|job| job.stop()).collect();
     let mut settled = stops::settle_many(&mut tx, &stops).await?.into_iter();
     for job in jobs.iter_mut() {
+        if job.boot().is_some() {
+            job.booted();
+            continue;
+        }
         let settled = match job.stop() {
             Some(_) => settled.next().flatten(),
             None => None,

@@ -22,7 +22,7 @@ use super::frame::CallError;
 use super::link::{Link, internal};
 use super::wire_name;
 use crate::db;
-use crate::db::charger_state::{self, BootData, Report, StatusStored};
+use crate::db::charger_state::{self, Boot, BootData, Report, StatusStored};
 use crate::db::stored_time;
 use crate::events::Fact;
 use crate::events::facts::{ChargerBooted, ConnectorStatus};
@@ -55,16 +55,14 @@ pub async fn boot(
         meter_type: fit_optional(request.meter_type, 25),
         meter_serial_number: fit_optional(request.meter_serial_number, 25),
     };
-    let registration = wire_name(&status);
-    let recorded = (link.charge_point_id.clone(), data.clone(), registration);
-    link.grouped(Box::new(move |tx| {
-        let (charge_point_id, data, registration) = recorded.clone();
-        Box::pin(async move {
-            charger_state::booted(tx, &charge_point_id, &data, &registration, now).await?;
-            Ok(Done::Keep(()))
-        })
-    }))
-    .await?;
+    let boot = Boot {
+        charge_point_id: link.charge_point_id.clone(),
+        data,
+        registration_status: wire_name(&status),
+        at: now,
+    };
+    link.hub.samples.booted(boot.clone()).await?;
+    let data = boot.data;
     let point_id = link.point.as_ref().map(|p| p.point_id);
     let charge_point_id = link.charge_point_id.clone();
     link.tell(|| {
