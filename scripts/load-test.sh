@@ -125,6 +125,11 @@ else
     [[ -n ${EXTRA_SQL:-} ]] && psql "$url" -qc "$EXTRA_SQL"
 fi
 
+# A network reconnecting at once holds its old sockets beside the new ones for a moment: the
+# server needs about twice as many files as chargers. Raise the hard limit where we may (root);
+# evcms raises its own soft limit to the hard one.
+ulimit -Hn 262144 2>/dev/null || true
+ulimit -Sn "$(ulimit -Hn)" 2>/dev/null || true
 echo "ulimit -n: $(ulimit -n) (server and simulator inherit it)" | tee "$out/info.txt"
 if [[ $db == bare ]]; then
     start_bare "$out/server.log"

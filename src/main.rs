@@ -36,6 +36,7 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: &evcms::Config) -> Result<(), String> {
+    raise_open_files_limit();
     let app = App::build(config).await.map_err(|e| e.to_string())?;
     let shutdown = shutdown_signal();
     let addr = app.local_addr().map_err(|e| e.to_string())?;
@@ -44,6 +45,18 @@ async fn serve(config: &evcms::Config) -> Result<(), String> {
     app.run(shutdown).await.map_err(|e| e.to_string())?;
     tracing::info!("evcms stopped");
     Ok(())
+}
+
+/// Every charger is an open socket, and a network reconnecting at once holds its old sockets
+/// (still closing) beside the new ones for a moment: the usual soft limit of 1,024 files (or any
+/// soft limit below the hard one) would refuse chargers, and leave SQLite unable to open its
+/// files, long before memory or CPU run out. So the soft limit is raised to the hard one, which
+/// the deployment sets (systemd's `LimitNOFILE`, `ulimit -Hn`).
+fn raise_open_files_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open files limit"),
+        Err(e) => tracing::warn!(error = %e, "the open files limit could not be raised"),
+    }
 }
 
 fn init_logging(filter: &str, format: LogFormat) {

@@ -21,7 +21,8 @@ use tokio::sync::Barrier;
 
 both_databases!(
     a_whole_network_at_once_is_set_up_and_billed_exactly_once,
-    stops_of_one_wallet_arriving_together_are_debited_in_turn
+    stops_of_one_wallet_arriving_together_are_debited_in_turn,
+    one_tag_starting_on_two_chargers_at_once_is_accepted_once
 );
 
 const CHARGERS: usize = 32;
@@ -52,6 +53,7 @@ async fn a_whole_network_at_once_is_set_up_and_billed_exactly_once(backend: Back
     }
     // Every charger waits for the others before each step, so the messages of a step reach
     // evcms together.
+    let before = app.metrics_text().await;
     let together = Arc::new(Barrier::new(CHARGERS));
     let mut chargers = tokio::task::JoinSet::new();
     for (n, (config, site)) in configs.into_iter().zip(&sites).enumerate() {
@@ -83,6 +85,15 @@ async fn a_whole_network_at_once_is_set_up_and_billed_exactly_once(backend: Back
     }
     let ids: std::collections::HashSet<i32> = runs.iter().map(|(_, r)| r.transaction_id).collect();
     assert_eq!(ids.len(), CHARGERS, "every transaction has its own id");
+    // Tests running beside this one in the process count too, hence at least.
+    let opened_together = counter(
+        &app.metrics_text().await,
+        "charging_starts_opened_together_total",
+    ) - counter(&before, "charging_starts_opened_together_total");
+    assert!(
+        opened_together >= CHARGERS as f64,
+        "every first Start went through the set-based opening: {opened_together}"
+    );
 }
 
 /// One charger's day, each step taken together with the others.
@@ -246,15 +257,72 @@ async fn stops_of_one_wallet_arriving_together_are_debited_in_turn(backend: Back
             "the session says whether its debit overdrew the wallet: {session}"
         );
     }
-    let settled_together = |metrics: &str| -> f64 {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix("charging_stops_settled_together_total "))
-            .map_or(0.0, |v| v.parse().unwrap())
-    };
-    assert_eq!(
-        settled_together(&app.metrics_text().await) - settled_together(&before),
-        STOPPING as f64,
-        "every Stop went through the set-based settlement"
+    // Tests running beside this one in the process count too, hence at least.
+    let settled_together = counter(
+        &app.metrics_text().await,
+        "charging_stops_settled_together_total",
+    ) - counter(&before, "charging_stops_settled_together_total");
+    assert!(
+        settled_together >= STOPPING as f64,
+        "every Stop went through the set-based settlement: {settled_together}"
     );
+}
+
+/// The value of counter `name` in Prometheus text (0 when absent).
+fn counter(metrics: &str, name: &str) -> f64 {
+    metrics
+        .lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.parse().unwrap())
+}
+
+/// Starts arriving together are opened together (`evcms::charging::starts`), but never two of
+/// one idTag: of two chargers starting with the same tag in the same instant, one is Accepted and
+/// the other told ConcurrentTx, for each of eight tags started at once.
+async fn one_tag_starting_on_two_chargers_at_once_is_accepted_once(backend: Backend) {
+    const TAGS: usize = 8;
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let together = Arc::new(Barrier::new(TAGS * 2));
+    let mut starting = tokio::task::JoinSet::new();
+    for _ in 0..TAGS {
+        let site = app.site("50.00").await;
+        let other = app.site("0").await;
+        for device_id in [&site.device_id, &other.device_id] {
+            let mut cp = app.charger(device_id).await;
+            cp.boot().await.expect("BootNotification answered");
+            let (tag, together) = (site.id_tag.clone(), together.clone());
+            starting.spawn(async move {
+                together.wait().await;
+                let start = cp
+                    .start_transaction(1, &tag, METER_START, Utc::now())
+                    .await
+                    .expect("StartTransaction answered");
+                assert!(
+                    cp.schema_violations().is_empty(),
+                    "{:?}",
+                    cp.schema_violations()
+                );
+                (tag, start.id_tag_info.status)
+            });
+        }
+    }
+    let mut verdicts: std::collections::HashMap<String, Vec<AuthorizationStatus>> =
+        std::collections::HashMap::new();
+    while let Some(started) = starting.join_next().await {
+        let (tag, status) = started.expect("a charger's task panicked");
+        verdicts.entry(tag).or_default().push(status);
+    }
+    for (tag, mut statuses) in verdicts {
+        statuses.sort_by_key(|s| format!("{s:?}"));
+        assert_eq!(
+            statuses,
+            vec![
+                AuthorizationStatus::Accepted,
+                AuthorizationStatus::ConcurrentTx
+            ],
+            "{tag}"
+        );
+    }
 }

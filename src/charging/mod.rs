@@ -6,6 +6,7 @@
 //! - [`pricing`]: the one billing rule (pure).
 //! - [`open`]: a transaction starts: repeated Starts, zombies on the connector, the tag's verdict,
 //!   the tariff snapshot, the transaction id.
+//! - [`starts`]: many StartTransactions opened together, set-based (a whole network starting).
 //! - [`running`]: a running session as metering needs it, and its live energy and cost.
 //! - [`settle`]: how a session is settled: energy, amount, the debit through the wallet ledger,
 //!   anomalies, and the difference billed when the charger's Stop follows a provisional close.
@@ -20,6 +21,7 @@ pub mod operator;
 pub mod pricing;
 pub mod running;
 pub mod settle;
+pub mod starts;
 pub mod stop;
 pub mod stops;
 pub mod sweep;

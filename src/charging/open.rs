@@ -10,11 +10,13 @@
 //! 5. record the session with its tariff snapshot: Active when accepted, Cancelled when refused
 //!    (a refused Start still gets a real transaction id: the charger may go on and send a Stop).
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 
 use super::running::RunningSession;
 use super::settle::{self, Settle};
-use super::tag::{self, TagStanding, TagVerdict};
+use super::tag::{self, TagHolder, TagStanding, TagVerdict};
 use super::{ChargingError, Rules};
 use crate::db::transactions::{self, PointForStart};
 use crate::db::{self, Tx, sessions};
@@ -22,15 +24,15 @@ use crate::domain::enums::{SessionStatus, SettledBy};
 use crate::domain::session::NewSession;
 
 /// The largest transaction id a charger can hold (OCPP 1.6 transaction ids are 32-bit integers).
-const MAX_TRANSACTION_ID: i64 = i32::MAX as i64;
+pub const MAX_TRANSACTION_ID: i64 = i32::MAX as i64;
 
 /// A charger's report that charging started.
-#[derive(Debug, Clone, Copy)]
-pub struct Start<'a> {
-    pub charge_point_id: &'a str,
+#[derive(Debug, Clone)]
+pub struct Start {
+    pub charge_point_id: Arc<str>,
     /// The connector's number on the charger (1, 2, ...).
     pub connector: u32,
-    pub id_tag: &'a str,
+    pub id_tag: String,
     pub started_at: DateTime<Utc>,
     pub meter_start_wh: i64,
     /// The reservation the charger says this transaction ends (OCPP `reservationId`).
@@ -54,16 +56,16 @@ pub struct Opened {
 
 /// Opens the transaction `start` reports, in `tx` (the caller commits; on an error it must roll
 /// back, as a refused Start may have written its session before finding no transaction id left).
-pub async fn open(tx: &mut Tx, rules: &Rules, start: Start<'_>) -> Result<Opened, ChargingError> {
+pub async fn open(tx: &mut Tx, rules: &Rules, start: &Start) -> Result<Opened, ChargingError> {
     let now = db::now();
     let started_at = db::stored_time(start.started_at);
-    let point = transactions::lock_point(tx, start.charge_point_id)
+    let point = transactions::lock_point(tx, &start.charge_point_id)
         .await?
         .ok_or(ChargingError::NotAdopted)?;
     if let Some(first) = transactions::repeated_start(
         tx,
         point.point_id,
-        start.id_tag,
+        &start.id_tag,
         started_at,
         start.meter_start_wh,
     )
@@ -87,34 +89,16 @@ pub async fn open(tx: &mut Tx, rules: &Rules, start: Start<'_>) -> Result<Opened
     }
     let connector = transactions::connector_record(tx, point.point_id, start.connector).await?;
     let zombies_closed = match connector {
-        Some(connector) => close_zombies(tx, point.point_id, connector, &start, now).await?,
+        Some(connector) => close_zombies(tx, point.point_id, connector, start, now).await?,
         None => Vec::new(),
     };
-    let holder = if transactions::lock_tag_customer(tx, start.id_tag).await? {
-        transactions::tag_holder_in(tx, start.id_tag).await?
+    let holder = if transactions::lock_tag_customer(tx, &start.id_tag).await? {
+        transactions::tag_holder_in(tx, &start.id_tag).await?
     } else {
         None
     };
     let standing = tag::judge(holder.as_ref(), now, rules.min_balance);
-    let accepted = standing.verdict.is_accepted();
-    let session = NewSession {
-        customer_id: holder.as_ref().map(|h| h.customer_id),
-        connector_id: connector,
-        status: if accepted {
-            SessionStatus::Active
-        } else {
-            SessionStatus::Cancelled
-        },
-        id_tag: Some(start.id_tag.to_owned()),
-        meter_start_wh: Some(start.meter_start_wh),
-        id_tag_status: Some(standing.verdict.recorded().to_owned()),
-        anomaly: start_anomaly(&point, connector, start.connector),
-        tariff_id: point.tariff_id,
-        currency: point.currency,
-        base_charges: point.base_charges,
-        tax: point.tax,
-        ..NewSession::started(uuid::Uuid::new_v4().to_string(), point.point_id, started_at)
-    };
+    let session = new_session(start, &point, connector, holder.as_ref(), standing);
     let id = sessions::insert(tx, &session, now).await?;
     let transaction_id = transactions::assign_transaction_id(tx, id).await?;
     if transaction_id > MAX_TRANSACTION_ID {
@@ -122,33 +106,83 @@ pub async fn open(tx: &mut Tx, rules: &Rules, start: Start<'_>) -> Result<Opened
     }
     let mut reservation_used = None;
     if let Some(reservation) = start.reservation_id {
-        if crate::db::reservations::use_for(tx, start.charge_point_id, reservation, id, now).await?
+        if crate::db::reservations::use_for(tx, &start.charge_point_id, reservation, id, now)
+            .await?
         {
             reservation_used = Some(reservation);
         } else {
             tracing::info!(charger = %start.charge_point_id, reservation, "a StartTransaction named a reservation that is not this charger's open one");
         }
     }
+    let mut opened = opened(start, &point, &session, id, transaction_id, standing);
+    opened.reservation_used = reservation_used;
+    opened.zombies_closed = zombies_closed;
+    Ok(opened)
+}
+
+/// The session `start` records at `point`, with the tariff snapshot: Active when the tag's
+/// standing accepts it, Cancelled when refused (pure).
+pub fn new_session(
+    start: &Start,
+    point: &PointForStart,
+    connector: Option<i64>,
+    holder: Option<&TagHolder>,
+    standing: TagStanding,
+) -> NewSession {
+    NewSession {
+        customer_id: holder.map(|h| h.customer_id),
+        connector_id: connector,
+        status: if standing.verdict.is_accepted() {
+            SessionStatus::Active
+        } else {
+            SessionStatus::Cancelled
+        },
+        id_tag: Some(start.id_tag.clone()),
+        meter_start_wh: Some(start.meter_start_wh),
+        id_tag_status: Some(standing.verdict.recorded().to_owned()),
+        anomaly: start_anomaly(point, connector, start.connector),
+        tariff_id: point.tariff_id,
+        currency: point.currency,
+        base_charges: point.base_charges,
+        tax: point.tax,
+        ..NewSession::started(
+            uuid::Uuid::new_v4().to_string(),
+            point.point_id,
+            db::stored_time(start.started_at),
+        )
+    }
+}
+
+/// What a Start that recorded `session` (record id `id`) answers and remembers; it used no
+/// reservation and closed no session.
+pub fn opened(
+    start: &Start,
+    point: &PointForStart,
+    session: &NewSession,
+    id: i64,
+    transaction_id: i64,
+    standing: TagStanding,
+) -> Opened {
     tracing::info!(charger = %start.charge_point_id, transaction_id, connector = start.connector,
         verdict = standing.verdict.recorded(), "transaction started");
-    Ok(Opened {
+    Opened {
         transaction_id,
         standing,
         session: Some(RunningSession {
             session_id: id,
-            public_id: std::sync::Arc::from(session.session_id.as_str()),
+            public_id: Arc::from(session.session_id.as_str()),
             meter_start_wh: start.meter_start_wh,
             rate: point
                 .base_charges
                 .zip(point.tax)
                 .map(|(base_charges, tax)| super::pricing::Rate { base_charges, tax }),
-            active: accepted,
-            customer_id: holder.as_ref().map(|h| h.customer_id),
+            active: standing.verdict.is_accepted(),
+            customer_id: session.customer_id,
         }),
         point_id: point.point_id,
-        reservation_used,
-        zombies_closed,
-    })
+        reservation_used: None,
+        zombies_closed: Vec::new(),
+    }
 }
 
 /// What an operator should know from the start: a connector the point lacks, no tariff.
@@ -173,7 +207,7 @@ async fn close_zombies(
     tx: &mut Tx,
     point_id: i64,
     connector: i64,
-    start: &Start<'_>,
+    start: &Start,
     now: DateTime<Utc>,
 ) -> Result<Vec<i64>, ChargingError> {
     let mut closed = Vec::new();

@@ -378,3 +378,194 @@ pub async fn lock_by_session_id(
     );
     on_tx!(tx, conn => sqlx::query_as(sql).bind(session_id).fetch_optional(conn).await)
 }
+
+/// The statements of many StartTransactions at once (`charging::starts`). Each input row carries
+/// its index in the caller's list, and each answer row gives it back: rows are matched by that
+/// index, never by their order.
+pub mod many {
+    use std::collections::{HashMap, HashSet};
+
+    use chrono::{DateTime, Utc};
+
+    use super::PointForStart;
+    use crate::charging::tag::TagHolder;
+    use crate::db::Tx;
+    use crate::domain::session::NewSession;
+    use crate::on_tx;
+
+    /// Rows of `$head (VALUES ...) $tail` for every chunk of `$rows`, as `$row` values.
+    macro_rules! fetch_values {
+        ($tx:expr, $head:expr, $tail:expr, $rows:expr, $row:ty, $persistent:expr, |$b:ident, $r:ident| $bind:block) => {{
+            let mut found: Vec<$row> = Vec::new();
+            for chunk in $rows.chunks(crate::db::ROWS_PER_STATEMENT) {
+                let mut part: Vec<$row> = on_tx!(&mut *$tx, conn => {
+                    let mut q = sqlx::QueryBuilder::new($head);
+                    q.push_values(chunk, |mut $b, $r| $bind);
+                    q.push($tail);
+                    q.build_query_as().persistent($persistent).fetch_all(conn).await
+                })?;
+                found.append(&mut part);
+            }
+            found
+        }};
+    }
+
+    #[derive(sqlx::FromRow)]
+    struct PointRow {
+        device_id: String,
+        #[sqlx(flatten)]
+        point: PointForStart,
+    }
+
+    /// Locks the live points of many chargers (distinct) and reads their tariffs, by charger.
+    pub async fn lock_points(
+        tx: &mut Tx,
+        charge_point_ids: &[&str],
+    ) -> Result<HashMap<String, PointForStart>, sqlx::Error> {
+        const HEAD: &str = "UPDATE charging_points SET updated_at = updated_at FROM (";
+        const TAIL: &str = concat!(
+            ") AS v WHERE charging_points.device_id = v.column1 AND charging_points.deleted = FALSE ",
+            "RETURNING charging_points.device_id, charging_points.id AS point_id, charging_points.tariff_id, ",
+            "(SELECT t.currency FROM tariffs t WHERE t.id = charging_points.tariff_id) AS currency, ",
+            "(SELECT t.base_charges FROM tariffs t WHERE t.id = charging_points.tariff_id) AS base_charges, ",
+            "(SELECT t.tax FROM tariffs t WHERE t.id = charging_points.tariff_id) AS tax"
+        );
+        let rows = fetch_values!(tx, HEAD, TAIL, charge_point_ids, PointRow, true, |b, id| {
+            b.push_bind(*id);
+        });
+        Ok(rows.into_iter().map(|r| (r.device_id, r.point)).collect())
+    }
+
+    /// A Start to look for: its index, point, tag, time and meter start.
+    pub type StartKey<'a> = (i64, i64, &'a str, DateTime<Utc>, i64);
+
+    /// The indexes of `starts` recorded already (an earlier copy of the same Start).
+    pub async fn repeated(
+        tx: &mut Tx,
+        starts: &[StartKey<'_>],
+    ) -> Result<HashSet<i64>, sqlx::Error> {
+        const HEAD: &str = "SELECT DISTINCT v.column1 FROM (";
+        const TAIL: &str = concat!(
+            ") AS v JOIN charging_sessions s ON s.charging_point_id = v.column2 AND s.id_tag = v.column3 ",
+            "AND s.start_time = v.column4 AND s.meter_start_wh = v.column5"
+        );
+        let rows = fetch_values!(tx, HEAD, TAIL, starts, (i64,), true, |b, s| {
+            b.push_bind(s.0)
+                .push_bind(s.1)
+                .push_bind(s.2)
+                .push_bind(s.3)
+                .push_bind(s.4);
+        });
+        Ok(rows.into_iter().map(|(i,)| i).collect())
+    }
+
+    /// A connector to look at: its index, point and number.
+    pub type ConnectorKey = (i64, i64, String);
+
+    /// For each of `connectors`, by index: its live record id (None when the point has no such
+    /// connector) and how many sessions are still Active on it.
+    pub async fn connectors(
+        tx: &mut Tx,
+        connectors: &[ConnectorKey],
+    ) -> Result<HashMap<i64, (Option<i64>, i64)>, sqlx::Error> {
+        const HEAD: &str = "SELECT v.column1, k.id, (SELECT COUNT(*) FROM charging_sessions s WHERE s.charging_point_id = v.column2 AND s.connector_id = k.id AND s.status = 'Active') FROM (";
+        const TAIL: &str = ") AS v LEFT JOIN connectors k ON k.charging_point_id = v.column2 AND k.connector_id = v.column3 AND k.deleted = FALSE";
+        let rows = fetch_values!(
+            tx,
+            HEAD,
+            TAIL,
+            connectors,
+            (i64, Option<i64>, i64),
+            true,
+            |b, c| {
+                b.push_bind(c.0).push_bind(c.1).push_bind(&c.2);
+            }
+        );
+        Ok(rows
+            .into_iter()
+            .map(|(i, id, active)| (i, (id, active)))
+            .collect())
+    }
+
+    /// Locks the customers that `tags` charge to.
+    pub async fn lock_tag_customers(tx: &mut Tx, tags: &[&str]) -> Result<(), sqlx::Error> {
+        const HEAD: &str = "UPDATE customers SET updated_at = updated_at WHERE id IN (SELECT t.customer_id FROM id_tags t JOIN (";
+        const TAIL: &str = ") AS v ON LOWER(t.id_tag) = LOWER(v.column1))";
+        crate::execute_values!(tx, HEAD, TAIL, tags, |b, tag| {
+            b.push_bind(*tag);
+        })?;
+        Ok(())
+    }
+
+    #[derive(sqlx::FromRow)]
+    struct HolderRow {
+        index: i64,
+        #[sqlx(flatten)]
+        holder: TagHolder,
+    }
+
+    /// The holders of `tags` (index, tag) after [`lock_tag_customers`], by index; unknown tags
+    /// are missing. Sent unprepared, like `tag_holder_in` and for the same reason.
+    pub async fn tag_holders(
+        tx: &mut Tx,
+        tags: &[(i64, &str)],
+    ) -> Result<HashMap<i64, TagHolder>, sqlx::Error> {
+        const HEAD: &str = concat!(
+            "SELECT v.column1 AS \"index\", t.customer_id, t.blocked, t.expires_at, c.deleted AS customer_deleted, c.wallet_balance, ",
+            "(SELECT COUNT(*) FROM charging_sessions s WHERE LOWER(s.id_tag) = LOWER(t.id_tag) AND s.status = 'Active') AS active_sessions ",
+            "FROM ("
+        );
+        const TAIL: &str = ") AS v JOIN id_tags t ON LOWER(t.id_tag) = LOWER(v.column2) JOIN customers c ON c.id = t.customer_id";
+        let rows = fetch_values!(tx, HEAD, TAIL, tags, HolderRow, false, |b, t| {
+            b.push_bind(t.0).push_bind(t.1);
+        });
+        Ok(rows.into_iter().map(|r| (r.index, r.holder)).collect())
+    }
+
+    /// Inserts `sessions` and gives each its OCPP transaction id (its record id, as
+    /// `assign_transaction_id` does); gives the record ids by public `session_id`.
+    pub async fn insert_sessions(
+        tx: &mut Tx,
+        sessions: &[&NewSession],
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<String, i64>, sqlx::Error> {
+        const HEAD: &str = concat!(
+            "INSERT INTO charging_sessions (session_id, customer_id, charging_point_id, connector_id, start_time, ",
+            "status, id_tag, meter_start_wh, id_tag_status, anomaly, tariff_id, currency, base_charges, tax, ",
+            "created_at, updated_at) "
+        );
+        let rows = fetch_values!(
+            tx,
+            HEAD,
+            " RETURNING session_id, id",
+            sessions,
+            (String, i64),
+            true,
+            |b, s| {
+                b.push_bind(&s.session_id)
+                    .push_bind(s.customer_id)
+                    .push_bind(s.charging_point_id)
+                    .push_bind(s.connector_id)
+                    .push_bind(s.start_time)
+                    .push_bind(s.status)
+                    .push_bind(&s.id_tag)
+                    .push_bind(s.meter_start_wh)
+                    .push_bind(&s.id_tag_status)
+                    .push_bind(&s.anomaly)
+                    .push_bind(s.tariff_id)
+                    .push_bind(s.currency)
+                    .push_bind(s.base_charges)
+                    .push_bind(s.tax)
+                    .push_bind(now)
+                    .push_bind(now);
+            }
+        );
+        let ids: Vec<(i64,)> = rows.iter().map(|(_, id)| (*id,)).collect();
+        const ASSIGN: &str =
+            "UPDATE charging_sessions SET transaction_id = id WHERE id IN (SELECT column1 FROM (";
+        crate::execute_values!(tx, ASSIGN, ") AS v)", ids, |b, id| {
+            b.push_bind(id.0);
+        })?;
+        Ok(rows.into_iter().collect())
+    }
+}

@@ -50,9 +50,9 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::frame::{CallError, ErrorCode};
-use crate::charging::ChargingError;
+use crate::charging::open::{self, Opened, Start};
 use crate::charging::stop::{self, ChargerStop, StopOutcome};
-use crate::charging::stops;
+use crate::charging::{ChargingError, Rules, starts, stops};
 use crate::db::charger_state::{Boot, Connection, Disconnection};
 use crate::db::meter_values::{self, LiveReading, SampleRow};
 use crate::db::{self, Db, Failure, Tx};
@@ -117,18 +117,73 @@ trait Job: Send {
     /// Tells the waiter: the answer once its writes are committed (or rolled back by
     /// [`Done::Undo`]), [`NotStored`] otherwise.
     fn answer(self: Box<Self>, outcome: Result<(), NotStored>);
-    /// The StopTransaction this job settles, offered to the batch's set-based pass.
-    fn stop(&self) -> Option<&ChargerStop> {
+    /// The message this job writes, when the batch's set-based pass can write it with others.
+    fn shared(&self) -> Option<Shared<'_>> {
         None
     }
-    /// Takes the set-based pass's outcome as its answer, in place of running.
-    fn settled(&mut self, _outcome: StopOutcome) {}
-    /// The BootNotification this job records, offered to the batch's set-based pass.
-    fn boot(&self) -> Option<&Boot> {
-        None
+    /// Takes the set-based pass's answer, in place of running.
+    fn take(&mut self, _answer: SharedAnswer) {}
+}
+
+/// The messages the batch's set-based pass writes many at once ([`write_shared`]).
+#[derive(Clone)]
+pub enum SharedMessage {
+    Boot(Boot),
+    Start(Start, Rules),
+    Stop(ChargerStop),
+}
+
+impl SharedMessage {
+    fn charge_point_id(&self) -> &str {
+        match self {
+            SharedMessage::Boot(boot) => &boot.charge_point_id,
+            SharedMessage::Start(start, _) => &start.charge_point_id,
+            SharedMessage::Stop(stop) => &stop.charge_point_id,
+        }
     }
-    /// Its boot was recorded by the set-based pass.
-    fn booted(&mut self) {}
+}
+
+/// A [`SharedMessage`] as the set-based pass reads it.
+pub enum Shared<'a> {
+    Boot(&'a Boot),
+    Start(&'a Start, &'a Rules),
+    Stop(&'a ChargerStop),
+}
+
+/// What the set-based pass did with a message.
+pub enum SharedAnswer {
+    Booted,
+    Started(Opened),
+    Stopped(StopOutcome),
+}
+
+/// The answer a waiter takes from the set-based pass.
+pub trait FromShared: Sized {
+    fn from_shared(answer: SharedAnswer) -> Option<Self>;
+}
+
+impl FromShared for () {
+    fn from_shared(answer: SharedAnswer) -> Option<Self> {
+        matches!(answer, SharedAnswer::Booted).then_some(())
+    }
+}
+
+impl FromShared for Result<Opened, ChargingError> {
+    fn from_shared(answer: SharedAnswer) -> Option<Self> {
+        match answer {
+            SharedAnswer::Started(opened) => Some(Ok(opened)),
+            _ => None,
+        }
+    }
+}
+
+impl FromShared for Result<StopOutcome, ChargingError> {
+    fn from_shared(answer: SharedAnswer) -> Option<Self> {
+        match answer {
+            SharedAnswer::Stopped(outcome) => Some(Ok(outcome)),
+            _ => None,
+        }
+    }
 }
 
 struct Pending<T> {
@@ -159,14 +214,14 @@ impl<T: Send + 'static> Job for Pending<T> {
     }
 }
 
-/// A StopTransaction: settled with the batch's other Stops in a few statements
-/// ([`stops::settle_many`]) when it is the common case, by its own work otherwise.
-struct StopJob {
-    stop: ChargerStop,
-    pending: Pending<Result<StopOutcome, ChargingError>>,
+/// A message the set-based pass may write with others; when it cannot (the message is not the
+/// common case, or the batch is written one by one), its own work writes it.
+struct SharedJob<T> {
+    message: SharedMessage,
+    pending: Pending<T>,
 }
 
-impl Job for StopJob {
+impl<T: FromShared + Send + 'static> Job for SharedJob<T> {
     fn run<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<bool, sqlx::Error>> {
         self.pending.run(tx)
     }
@@ -175,36 +230,16 @@ impl Job for StopJob {
         Box::new(self.pending).answer(outcome);
     }
 
-    fn stop(&self) -> Option<&ChargerStop> {
-        Some(&self.stop)
+    fn shared(&self) -> Option<Shared<'_>> {
+        Some(match &self.message {
+            SharedMessage::Boot(boot) => Shared::Boot(boot),
+            SharedMessage::Start(start, rules) => Shared::Start(start, rules),
+            SharedMessage::Stop(stop) => Shared::Stop(stop),
+        })
     }
 
-    fn settled(&mut self, outcome: StopOutcome) {
-        self.pending.answer = Some(Ok(outcome));
-    }
-}
-
-/// A BootNotification: recorded with the batch's other boots in one statement.
-struct BootJob {
-    boot: Boot,
-    pending: Pending<()>,
-}
-
-impl Job for BootJob {
-    fn run<'a>(&'a mut self, tx: &'a mut Tx) -> BoxFuture<'a, Result<bool, sqlx::Error>> {
-        self.pending.run(tx)
-    }
-
-    fn answer(self: Box<Self>, outcome: Result<(), NotStored>) {
-        Box::new(self.pending).answer(outcome);
-    }
-
-    fn boot(&self) -> Option<&Boot> {
-        Some(&self.boot)
-    }
-
-    fn booted(&mut self) {
-        self.pending.answer = Some(());
+    fn take(&mut self, answer: SharedAnswer) {
+        self.pending.answer = T::from_shared(answer);
     }
 }
 
@@ -263,35 +298,9 @@ impl SampleWriter {
         outcome.await.unwrap_or(Err(NotStored))
     }
 
-    /// Settles a StopTransaction in its charger's lane (set-based with the batch's other Stops
-    /// where it can be); gives the outcome once committed, or [`NotStored`].
-    pub async fn stop(
-        &self,
-        stop: ChargerStop,
-    ) -> Result<Result<StopOutcome, ChargingError>, NotStored> {
-        let (waiter, outcome) = oneshot::channel();
-        let alone = stop.clone();
-        let work: Work<Result<StopOutcome, ChargingError>> = Box::new(move |tx| {
-            let stop = alone.clone();
-            Box::pin(async move { done(stop::stop(tx, &stop).await) })
-        });
-        let lane = self.lane(&stop.charge_point_id);
-        let job = Box::new(StopJob {
-            stop,
-            pending: Pending {
-                work,
-                answer: None,
-                waiter,
-            },
-        });
-        Self::send_to(lane, Item::Job(job)).await?;
-        outcome.await.unwrap_or(Err(NotStored))
-    }
-
     /// Records a BootNotification in its charger's lane (with the batch's other boots); returns
     /// once committed, or with [`NotStored`].
     pub async fn booted(&self, boot: Boot) -> Result<(), NotStored> {
-        let (waiter, outcome) = oneshot::channel();
         let alone = boot.clone();
         let work: Work<()> = Box::new(move |tx| {
             let boot = alone.clone();
@@ -300,9 +309,48 @@ impl SampleWriter {
                 Ok(Done::Keep(()))
             })
         });
-        let lane = self.lane(&boot.charge_point_id);
-        let job = Box::new(BootJob {
-            boot,
+        self.shared(SharedMessage::Boot(boot), work).await
+    }
+
+    /// Opens a StartTransaction in its charger's lane (with the batch's other Starts where it
+    /// can); gives the answer once committed, or [`NotStored`].
+    pub async fn started(
+        &self,
+        start: Start,
+        rules: Rules,
+    ) -> Result<Result<Opened, ChargingError>, NotStored> {
+        let alone = (start.clone(), rules.clone());
+        let work: Work<_> = Box::new(move |tx| {
+            let (start, rules) = alone.clone();
+            Box::pin(async move { done(open::open(tx, &rules, &start).await) })
+        });
+        self.shared(SharedMessage::Start(start, rules), work).await
+    }
+
+    /// Settles a StopTransaction in its charger's lane (with the batch's other Stops where it
+    /// can); gives the outcome once committed, or [`NotStored`].
+    pub async fn stop(
+        &self,
+        stop: ChargerStop,
+    ) -> Result<Result<StopOutcome, ChargingError>, NotStored> {
+        let alone = stop.clone();
+        let work: Work<_> = Box::new(move |tx| {
+            let stop = alone.clone();
+            Box::pin(async move { done(stop::stop(tx, &stop).await) })
+        });
+        self.shared(SharedMessage::Stop(stop), work).await
+    }
+
+    /// Queues `message` in its charger's lane, with `work`, which writes it alone.
+    async fn shared<T: FromShared + Send + 'static>(
+        &self,
+        message: SharedMessage,
+        work: Work<T>,
+    ) -> Result<T, NotStored> {
+        let (waiter, outcome) = oneshot::channel();
+        let lane = self.lane(message.charge_point_id());
+        let job = Box::new(SharedJob {
+            message,
             pending: Pending {
                 work,
                 answer: None,
@@ -718,31 +766,51 @@ async fn write_once(
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
     db::charger_state::connected_many(&mut tx, connections.began).await?;
-    // The set-based pass: the batch's boots and common Stops in a few statements.
-    let boots: Vec<&Boot> = jobs.iter().filter_map(|job| job.boot()).collect();
-    db::charger_state::booted_many(&mut tx, &boots).await?;
-    let stops: Vec<&ChargerStop> = jobs.iter().filter_map(|job| job.stop()).collect();
-    let mut settled = stops::settle_many(&mut tx, &stops).await?.into_iter();
-    for job in jobs.iter_mut() {
-        if job.boot().is_some() {
-            job.booted();
-            continue;
-        }
-        let settled = match job.stop() {
-            Some(_) => settled.next().flatten(),
-            None => None,
-        };
-        match settled {
-            Some(outcome) => job.settled(outcome),
-            None if !job.run(&mut tx).await? => return Ok(false),
-            None => {}
-        }
+    if !write_shared(&mut tx, jobs).await? {
+        return Ok(false);
     }
     meter_values::insert(&mut tx, rows).await?;
     meter_values::apply_live(&mut tx, live).await?;
     db::charger_state::seen(&mut tx, seen).await?;
     db::charger_state::disconnected_many(&mut tx, connections.ended).await?;
     tx.commit().await?;
+    Ok(true)
+}
+
+/// Runs the batch's jobs in `tx`: first the set-based pass over the boots, Starts and Stops it
+/// can write together, then each other job's own work. False when a job's writes (or the whole
+/// pass's) must be rolled back.
+async fn write_shared(tx: &mut Tx, jobs: &mut [Box<dyn Job>]) -> Result<bool, sqlx::Error> {
+    let (mut boots, mut starts, mut stops) = (Vec::new(), Vec::new(), Vec::new());
+    for job in jobs.iter() {
+        match job.shared() {
+            Some(Shared::Boot(boot)) => boots.push(boot),
+            Some(Shared::Start(start, rules)) => starts.push((start, rules)),
+            Some(Shared::Stop(stop)) => stops.push(stop),
+            None => {}
+        }
+    }
+    db::charger_state::booted_many(tx, &boots).await?;
+    let mut opened = match starts::open_many(tx, &starts).await {
+        Ok(opened) => opened.into_iter(),
+        Err(Some(e)) => return Err(e),
+        // A transaction id beyond OCPP's: each Start alone finds out which.
+        Err(None) => return Ok(false),
+    };
+    let mut settled = stops::settle_many(tx, &stops).await?.into_iter();
+    for job in jobs.iter_mut() {
+        let answer = match job.shared() {
+            Some(Shared::Boot(_)) => Some(SharedAnswer::Booted),
+            Some(Shared::Start(..)) => opened.next().flatten().map(SharedAnswer::Started),
+            Some(Shared::Stop(_)) => settled.next().flatten().map(SharedAnswer::Stopped),
+            None => None,
+        };
+        match answer {
+            Some(answer) => job.take(answer),
+            None if !job.run(tx).await? => return Ok(false),
+            None => {}
+        }
+    }
     Ok(true)
 }
 

@@ -12,11 +12,10 @@ use rust_ocpp::v1_6::messages::stop_transaction::{
 };
 use rust_ocpp::v1_6::types::{AuthorizationStatus, IdTagInfo, Reason};
 
-use super::batcher::done;
 use super::frame::{CallError, ErrorCode};
 use super::link::Link;
 use super::{metering, wire_name};
-use crate::charging::open::{self, Opened, Start};
+use crate::charging::open::{Opened, Start};
 use crate::charging::stop::{ChargerStop, StopOutcome, StopTarget};
 use crate::charging::tag::{self, TagStanding, TagVerdict};
 use crate::charging::{ChargingError, settle::Settled};
@@ -39,29 +38,18 @@ pub async fn start(
     link: &mut Link,
     request: StartTransactionRequest,
 ) -> Result<StartTransactionResponse, CallError> {
-    let owned = (
-        link.charge_point_id.clone(),
-        request.id_tag.clone(),
-        link.hub.rules.clone(),
-    );
-    let (connector, started_at) = (request.connector_id, request.timestamp);
-    let meter_start_wh = i64::from(request.meter_start);
-    let reservation_id = request.reservation_id.map(i64::from);
+    let start = Start {
+        charge_point_id: link.charge_point_id.clone(),
+        connector: request.connector_id,
+        id_tag: request.id_tag.clone(),
+        started_at: request.timestamp,
+        meter_start_wh: i64::from(request.meter_start),
+        reservation_id: request.reservation_id.map(i64::from),
+    };
     let opened = link
-        .grouped(Box::new(move |tx| {
-            let (charge_point_id, id_tag, rules) = owned.clone();
-            Box::pin(async move {
-                let start = Start {
-                    charge_point_id: &charge_point_id,
-                    connector,
-                    id_tag: &id_tag,
-                    started_at,
-                    meter_start_wh,
-                    reservation_id,
-                };
-                done(open::open(tx, &rules, start).await)
-            })
-        }))
+        .hub
+        .samples
+        .started(start, link.hub.rules.clone())
         .await?
         .map_err(refused)?;
     let transaction_id = i32::try_from(opened.transaction_id)
