@@ -3,13 +3,13 @@
 //! Status updates carry the charger's own timestamp and only apply when newer than the stored one,
 //! so a notification delivered late never overwrites a fresher state.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
 use super::{Db, Tx};
-use crate::{on_read, on_tx, on_write};
+use crate::{on_read, on_write};
 
 /// What a BootNotification tells about a charger.
 #[derive(Debug, Clone, Default)]
@@ -224,54 +224,116 @@ pub async fn points_of(
         .collect())
 }
 
-/// Sets the charger's own status (connector 0) when `at` is not older than the stored one; says
-/// whether it did.
-pub async fn charger_status(
-    tx: &mut Tx,
-    charge_point_id: &str,
-    status: &str,
-    error_code: &str,
-    at: DateTime<Utc>,
-) -> Result<bool, sqlx::Error> {
-    let sql = concat!(
-        "UPDATE chargers SET status = $2, error_code = $3, status_at = $4, updated_at = $5 ",
-        "WHERE charge_point_id = $1 AND (status_at IS NULL OR status_at <= $4)"
-    );
-    let updated = on_tx!(tx, conn => sqlx::query(sql)
-        .bind(charge_point_id).bind(status).bind(error_code).bind(at).bind(super::now())
-        .execute(conn).await.map(|r| r.rows_affected()))?;
-    Ok(updated > 0)
+/// A StatusNotification to store: of the charger itself (`point` None, connector 0) or of
+/// connector `connector` of its charging point.
+#[derive(Debug, Clone)]
+pub struct StatusReport {
+    pub charge_point_id: Arc<str>,
+    /// The charger's point, for a connector's status.
+    pub point_id: Option<i64>,
+    pub connector: u32,
+    pub status: String,
+    pub error_code: String,
+    pub at: DateTime<Utc>,
 }
 
-/// Sets connector `number`'s status when `at` is not older than the stored one.
-pub async fn connector_status(
+/// Stores many status reports, each only where `at` is not older than the stored status, in a few
+/// statements; gives what each did. A second report of the same charger or connector is not
+/// stored (None): its caller stores it after, alone (the rows changed are known by their keys,
+/// as SQLite's RETURNING cannot name the values, so each key goes once).
+pub async fn statuses(
     tx: &mut Tx,
-    point_id: i64,
-    number: u32,
-    status: &str,
-    error_code: &str,
-    at: DateTime<Utc>,
-) -> Result<StatusStored, sqlx::Error> {
-    let number = number.to_string();
-    let sql = concat!(
-        "UPDATE connectors SET status = $3, error_code = $4, status_at = $5 ",
-        "WHERE charging_point_id = $1 AND connector_id = $2 AND deleted = FALSE ",
-        "AND (status_at IS NULL OR status_at <= $5)"
+    reports: &[&StatusReport],
+) -> Result<Vec<Option<StatusStored>>, sqlx::Error> {
+    let now = super::now();
+    let mut keys = HashSet::with_capacity(reports.len());
+    let first: Vec<bool> = reports
+        .iter()
+        .map(|r| keys.insert((r.point_id, r.connector, r.charge_point_id.clone())))
+        .collect();
+    let (own, of_connectors): (Vec<&StatusReport>, Vec<&StatusReport>) = reports
+        .iter()
+        .zip(&first)
+        .filter(|(_, first)| **first)
+        .map(|(r, _)| *r)
+        .partition(|r| r.point_id.is_none());
+    const OWN_HEAD: &str = "UPDATE chargers SET status = v.column2, error_code = v.column3, status_at = v.column4, updated_at = v.column5 FROM (";
+    const OWN_TAIL: &str = concat!(
+        ") AS v WHERE chargers.charge_point_id = v.column1 ",
+        "AND (chargers.status_at IS NULL OR chargers.status_at <= v.column4) RETURNING chargers.charge_point_id"
     );
-    let updated = on_tx!(tx, conn => sqlx::query(sql)
-        .bind(point_id).bind(&number).bind(status).bind(error_code).bind(at)
-        .execute(conn).await.map(|r| r.rows_affected()))?;
-    if updated > 0 {
-        return Ok(StatusStored::Applied);
+    let applied: Vec<(String,)> =
+        crate::fetch_values!(tx, OWN_HEAD, OWN_TAIL, own, (String,), true, |b, r| {
+            b.push_bind(&*r.charge_point_id)
+                .push_bind(&r.status)
+                .push_bind(&r.error_code)
+                .push_bind(r.at)
+                .push_bind(now);
+        })?;
+    let applied: HashSet<String> = applied.into_iter().map(|(id,)| id).collect();
+    let connectors: Vec<(i64, String, &StatusReport)> = of_connectors
+        .iter()
+        .map(|r| (r.point_id.unwrap_or(0), r.connector.to_string(), *r))
+        .collect();
+    const HEAD: &str = "UPDATE connectors SET status = v.column3, error_code = v.column4, status_at = v.column5 FROM (";
+    const TAIL: &str = concat!(
+        ") AS v WHERE connectors.charging_point_id = v.column1 AND connectors.connector_id = v.column2 ",
+        "AND connectors.deleted = FALSE AND (connectors.status_at IS NULL OR connectors.status_at <= v.column5) ",
+        "RETURNING connectors.charging_point_id, connectors.connector_id"
+    );
+    let changed: Vec<(i64, String)> =
+        crate::fetch_values!(tx, HEAD, TAIL, connectors, (i64, String), true, |b, c| {
+            let (point, number, r) = c;
+            b.push_bind(*point)
+                .push_bind(number.as_str())
+                .push_bind(&r.status)
+                .push_bind(&r.error_code)
+                .push_bind(r.at);
+        })?;
+    let changed: HashSet<(i64, String)> = changed.into_iter().collect();
+    // Not applied: an older report (fine) or no such connector (worth a log line).
+    let unapplied: Vec<&(i64, String, &StatusReport)> = connectors
+        .iter()
+        .filter(|(point, number, _)| !changed.contains(&(*point, number.clone())))
+        .collect();
+    let mut existing: HashSet<(i64, String)> = HashSet::new();
+    if !unapplied.is_empty() {
+        const EXISTS_HEAD: &str =
+            "SELECT k.charging_point_id, k.connector_id FROM connectors k JOIN (";
+        const EXISTS_TAIL: &str = ") AS v ON k.charging_point_id = v.column1 AND k.connector_id = v.column2 AND k.deleted = FALSE";
+        let found: Vec<(i64, String)> = crate::fetch_values!(
+            tx,
+            EXISTS_HEAD,
+            EXISTS_TAIL,
+            unapplied,
+            (i64, String),
+            true,
+            |b, c| {
+                b.push_bind(c.0).push_bind(c.1.as_str());
+            }
+        )?;
+        existing.extend(found);
     }
-    // Nothing updated: an older report (fine) or no such connector (worth a log line).
-    let exists = "SELECT COUNT(*) FROM connectors WHERE charging_point_id = $1 AND connector_id = $2 AND deleted = FALSE";
-    let found: i64 = on_tx!(tx, conn => sqlx::query_scalar(exists).bind(point_id).bind(&number).fetch_one(conn).await)?;
-    Ok(if found > 0 {
-        StatusStored::Older
-    } else {
-        StatusStored::NoSuchConnector
-    })
+    Ok(reports
+        .iter()
+        .zip(first)
+        .map(|(r, first)| {
+            first.then(|| match r.point_id {
+                None if applied.contains(&*r.charge_point_id) => StatusStored::Applied,
+                None => StatusStored::Older,
+                Some(point) => {
+                    let key = (point, r.connector.to_string());
+                    if changed.contains(&key) {
+                        StatusStored::Applied
+                    } else if existing.contains(&key) {
+                        StatusStored::Older
+                    } else {
+                        StatusStored::NoSuchConnector
+                    }
+                }
+            })
+        })
+        .collect())
 }
 
 /// Moves `last_seen_at` forward for each charger (batched by the sample writer; one time per

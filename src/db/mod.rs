@@ -160,6 +160,29 @@ macro_rules! execute_values {
     };
 }
 
+/// [`execute_values!`] for a statement that returns rows (`RETURNING`, or a SELECT joining the
+/// values): every row of every chunk, as `$row`. `$persistent` false sends it unprepared, planned
+/// with the values at hand (see `transactions::tag_holder`).
+#[macro_export]
+macro_rules! fetch_values {
+    ($tx:expr, $head:expr, $tail:expr, $rows:expr, $row:ty, $persistent:expr, |$b:ident, $r:ident| $bind:block) => {
+        async {
+            let mut found: Vec<$row> = Vec::new();
+            for chunk in $rows.chunks($crate::db::ROWS_PER_STATEMENT) {
+                let mut part: Vec<$row> = $crate::on_tx!(&mut *$tx, conn => {
+                    let mut q = sqlx::QueryBuilder::new($head);
+                    q.push_values(chunk, |mut $b, $r| $bind);
+                    q.push($tail);
+                    q.build_query_as().persistent($persistent).fetch_all(conn).await
+                })?;
+                found.append(&mut part);
+            }
+            Ok::<Vec<$row>, sqlx::Error>(found)
+        }
+        .await
+    };
+}
+
 /// What a database error means for whoever asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Failure {

@@ -391,24 +391,7 @@ pub mod many {
     use crate::charging::tag::TagHolder;
     use crate::db::Tx;
     use crate::domain::session::NewSession;
-    use crate::on_tx;
-
-    /// Rows of `$head (VALUES ...) $tail` for every chunk of `$rows`, as `$row` values.
-    macro_rules! fetch_values {
-        ($tx:expr, $head:expr, $tail:expr, $rows:expr, $row:ty, $persistent:expr, |$b:ident, $r:ident| $bind:block) => {{
-            let mut found: Vec<$row> = Vec::new();
-            for chunk in $rows.chunks(crate::db::ROWS_PER_STATEMENT) {
-                let mut part: Vec<$row> = on_tx!(&mut *$tx, conn => {
-                    let mut q = sqlx::QueryBuilder::new($head);
-                    q.push_values(chunk, |mut $b, $r| $bind);
-                    q.push($tail);
-                    q.build_query_as().persistent($persistent).fetch_all(conn).await
-                })?;
-                found.append(&mut part);
-            }
-            found
-        }};
-    }
+    use crate::fetch_values;
 
     #[derive(sqlx::FromRow)]
     struct PointRow {
@@ -432,7 +415,7 @@ pub mod many {
         );
         let rows = fetch_values!(tx, HEAD, TAIL, charge_point_ids, PointRow, true, |b, id| {
             b.push_bind(*id);
-        });
+        })?;
         Ok(rows.into_iter().map(|r| (r.device_id, r.point)).collect())
     }
 
@@ -455,7 +438,7 @@ pub mod many {
                 .push_bind(s.2)
                 .push_bind(s.3)
                 .push_bind(s.4);
-        });
+        })?;
         Ok(rows.into_iter().map(|(i,)| i).collect())
     }
 
@@ -480,7 +463,7 @@ pub mod many {
             |b, c| {
                 b.push_bind(c.0).push_bind(c.1).push_bind(&c.2);
             }
-        );
+        )?;
         Ok(rows
             .into_iter()
             .map(|(i, id, active)| (i, (id, active)))
@@ -518,7 +501,7 @@ pub mod many {
         const TAIL: &str = ") AS v JOIN id_tags t ON LOWER(t.id_tag) = LOWER(v.column2) JOIN customers c ON c.id = t.customer_id";
         let rows = fetch_values!(tx, HEAD, TAIL, tags, HolderRow, false, |b, t| {
             b.push_bind(t.0).push_bind(t.1);
-        });
+        })?;
         Ok(rows.into_iter().map(|r| (r.index, r.holder)).collect())
     }
 
@@ -559,7 +542,7 @@ pub mod many {
                     .push_bind(now)
                     .push_bind(now);
             }
-        );
+        )?;
         let ids: Vec<(i64,)> = rows.iter().map(|(_, id)| (*id,)).collect();
         const ASSIGN: &str =
             "UPDATE charging_sessions SET transaction_id = id WHERE id IN (SELECT column1 FROM (";

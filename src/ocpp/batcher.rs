@@ -53,7 +53,7 @@ use super::frame::{CallError, ErrorCode};
 use crate::charging::open::{self, Opened, Start};
 use crate::charging::stop::{self, ChargerStop, StopOutcome};
 use crate::charging::{ChargingError, Rules, starts, stops};
-use crate::db::charger_state::{Boot, Connection, Disconnection};
+use crate::db::charger_state::{Boot, Connection, Disconnection, StatusReport, StatusStored};
 use crate::db::meter_values::{self, LiveReading, SampleRow};
 use crate::db::{self, Db, Failure, Tx};
 
@@ -129,6 +129,7 @@ trait Job: Send {
 #[derive(Clone)]
 pub enum SharedMessage {
     Boot(Boot),
+    Status(StatusReport),
     Start(Start, Rules),
     Stop(ChargerStop),
 }
@@ -137,6 +138,7 @@ impl SharedMessage {
     fn charge_point_id(&self) -> &str {
         match self {
             SharedMessage::Boot(boot) => &boot.charge_point_id,
+            SharedMessage::Status(report) => &report.charge_point_id,
             SharedMessage::Start(start, _) => &start.charge_point_id,
             SharedMessage::Stop(stop) => &stop.charge_point_id,
         }
@@ -146,6 +148,7 @@ impl SharedMessage {
 /// A [`SharedMessage`] as the set-based pass reads it.
 pub enum Shared<'a> {
     Boot(&'a Boot),
+    Status(&'a StatusReport),
     Start(&'a Start, &'a Rules),
     Stop(&'a ChargerStop),
 }
@@ -153,6 +156,7 @@ pub enum Shared<'a> {
 /// What the set-based pass did with a message.
 pub enum SharedAnswer {
     Booted,
+    Status(StatusStored),
     Started(Opened),
     Stopped(StopOutcome),
 }
@@ -165,6 +169,15 @@ pub trait FromShared: Sized {
 impl FromShared for () {
     fn from_shared(answer: SharedAnswer) -> Option<Self> {
         matches!(answer, SharedAnswer::Booted).then_some(())
+    }
+}
+
+impl FromShared for StatusStored {
+    fn from_shared(answer: SharedAnswer) -> Option<Self> {
+        match answer {
+            SharedAnswer::Status(stored) => Some(stored),
+            _ => None,
+        }
     }
 }
 
@@ -233,6 +246,7 @@ impl<T: FromShared + Send + 'static> Job for SharedJob<T> {
     fn shared(&self) -> Option<Shared<'_>> {
         Some(match &self.message {
             SharedMessage::Boot(boot) => Shared::Boot(boot),
+            SharedMessage::Status(report) => Shared::Status(report),
             SharedMessage::Start(start, rules) => Shared::Start(start, rules),
             SharedMessage::Stop(stop) => Shared::Stop(stop),
         })
@@ -310,6 +324,26 @@ impl SampleWriter {
             })
         });
         self.shared(SharedMessage::Boot(boot), work).await
+    }
+
+    /// Stores a StatusNotification in its charger's lane (with the batch's other statuses);
+    /// gives what it did once committed, or [`NotStored`].
+    pub async fn status(&self, report: StatusReport) -> Result<StatusStored, NotStored> {
+        let alone = report.clone();
+        let work: Work<StatusStored> = Box::new(move |tx| {
+            let report = alone.clone();
+            Box::pin(async move {
+                let stored = db::charger_state::statuses(tx, &[&report]).await?;
+                Ok(Done::Keep(
+                    stored
+                        .into_iter()
+                        .flatten()
+                        .next()
+                        .unwrap_or(StatusStored::Older),
+                ))
+            })
+        });
+        self.shared(SharedMessage::Status(report), work).await
     }
 
     /// Opens a StartTransaction in its charger's lane (with the batch's other Starts where it
@@ -777,20 +811,25 @@ async fn write_once(
     Ok(true)
 }
 
-/// Runs the batch's jobs in `tx`: first the set-based pass over the boots, Starts and Stops it
+/// Runs the batch's jobs in `tx`: first the set-based pass over the boots, statuses, Starts and Stops it
 /// can write together, then each other job's own work. False when a job's writes (or the whole
 /// pass's) must be rolled back.
 async fn write_shared(tx: &mut Tx, jobs: &mut [Box<dyn Job>]) -> Result<bool, sqlx::Error> {
-    let (mut boots, mut starts, mut stops) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut boots, mut statuses, mut starts, mut stops) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for job in jobs.iter() {
         match job.shared() {
             Some(Shared::Boot(boot)) => boots.push(boot),
+            Some(Shared::Status(report)) => statuses.push(report),
             Some(Shared::Start(start, rules)) => starts.push((start, rules)),
             Some(Shared::Stop(stop)) => stops.push(stop),
             None => {}
         }
     }
     db::charger_state::booted_many(tx, &boots).await?;
+    let mut stored = db::charger_state::statuses(tx, &statuses)
+        .await?
+        .into_iter();
     let mut opened = match starts::open_many(tx, &starts).await {
         Ok(opened) => opened.into_iter(),
         Err(Some(e)) => return Err(e),
@@ -801,6 +840,7 @@ async fn write_shared(tx: &mut Tx, jobs: &mut [Box<dyn Job>]) -> Result<bool, sq
     for job in jobs.iter_mut() {
         let answer = match job.shared() {
             Some(Shared::Boot(_)) => Some(SharedAnswer::Booted),
+            Some(Shared::Status(_)) => stored.next().flatten().map(SharedAnswer::Status),
             Some(Shared::Start(..)) => opened.next().flatten().map(SharedAnswer::Started),
             Some(Shared::Stop(_)) => settled.next().flatten().map(SharedAnswer::Stopped),
             None => None,

@@ -17,12 +17,11 @@ use rust_ocpp::v1_6::messages::status_notification::{
 };
 use rust_ocpp::v1_6::types::{DataTransferStatus, RegistrationStatus};
 
-use super::batcher::Done;
 use super::frame::CallError;
 use super::link::{Link, internal};
 use super::wire_name;
 use crate::db;
-use crate::db::charger_state::{self, Boot, BootData, Report, StatusStored};
+use crate::db::charger_state::{self, Boot, BootData, Report, StatusReport, StatusStored};
 use crate::db::stored_time;
 use crate::events::Fact;
 use crate::events::facts::{ChargerBooted, ConnectorStatus};
@@ -125,49 +124,29 @@ pub async fn status(
     let at = request.timestamp.map(stored_time).unwrap_or(now).min(now);
     let status = wire_name(&request.status);
     let error_code = wire_name(&request.error_code);
-    let reported = (status.clone(), error_code.clone());
-    let applied = if request.connector_id == 0 {
-        let charge_point_id = link.charge_point_id.clone();
-        link.grouped(Box::new(move |tx| {
-            let (charge_point_id, (status, error_code)) =
-                (charge_point_id.clone(), reported.clone());
-            Box::pin(async move {
-                let applied =
-                    charger_state::charger_status(tx, &charge_point_id, &status, &error_code, at)
-                        .await?;
-                Ok(Done::Keep(applied))
-            })
-        }))
-        .await?
+    let point_id = if request.connector_id == 0 {
+        None
     } else if let Some(point) = link.point().await.map_err(internal)? {
-        let connector = request.connector_id;
-        let stored = link
-            .grouped(Box::new(move |tx| {
-                let (status, error_code) = reported.clone();
-                Box::pin(async move {
-                    let stored = charger_state::connector_status(
-                        tx,
-                        point.point_id,
-                        connector,
-                        &status,
-                        &error_code,
-                        at,
-                    )
-                    .await?;
-                    Ok(Done::Keep(stored))
-                })
-            }))
-            .await?;
-        if stored == StatusStored::NoSuchConnector {
-            tracing::warn!(charger = %link.charge_point_id, connector = request.connector_id,
-                "status of a connector its charging point does not have; add the connector to the point");
-        }
-        stored == StatusStored::Applied
+        Some(point.point_id)
     } else {
         tracing::debug!(charger = %link.charge_point_id, connector = request.connector_id, status,
             "connector status of a charger no point has adopted");
-        false
+        return Ok(StatusNotificationResponse {});
     };
+    let report = StatusReport {
+        charge_point_id: link.charge_point_id.clone(),
+        point_id,
+        connector: request.connector_id,
+        status: status.clone(),
+        error_code: error_code.clone(),
+        at,
+    };
+    let stored = link.hub.samples.status(report).await?;
+    if stored == StatusStored::NoSuchConnector {
+        tracing::warn!(charger = %link.charge_point_id, connector = request.connector_id,
+            "status of a connector its charging point does not have; add the connector to the point");
+    }
+    let applied = stored == StatusStored::Applied;
     // A late report that changed nothing is no news.
     if applied {
         let point_id = link.point.as_ref().map(|p| p.point_id);
