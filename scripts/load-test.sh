@@ -167,6 +167,15 @@ for ((k = 0; k < nodes; k++)); do
     echo "$!" >>"$out/sim.pid"
 done
 sim=${sims[0]}
+if [[ -n ${PERF:-} && $db != bare ]]; then
+    read -r perf_start perf_len <<<"$PERF"
+    (
+        sleep "$perf_start"
+        perf record -F 499 -g -p "$server" -o "$out/perf.data" -- sleep "$perf_len" 2>"$out/perf.log"
+        perf report -i "$out/perf.data" --stdio --no-children --percent-limit 0.5 2>/dev/null |
+            grep -E '^ +[0-9.]+%' | head -60 >"$out/perf-top.txt"
+    ) &
+fi
 tail -f --pid="$sim" "$first_log" &
 set +e
 sim_status=0

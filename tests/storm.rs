@@ -85,15 +85,14 @@ async fn a_whole_network_at_once_is_set_up_and_billed_exactly_once(backend: Back
     }
     let ids: std::collections::HashSet<i32> = runs.iter().map(|(_, r)| r.transaction_id).collect();
     assert_eq!(ids.len(), CHARGERS, "every transaction has its own id");
-    // Tests running beside this one in the process count too, hence at least.
-    let opened_together = counter(
-        &app.metrics_text().await,
+    // Every first Start went through the set-based opening.
+    assert_counted(
+        &app,
+        &before,
         "charging_starts_opened_together_total",
-    ) - counter(&before, "charging_starts_opened_together_total");
-    assert!(
-        opened_together >= CHARGERS as f64,
-        "every first Start went through the set-based opening: {opened_together}"
-    );
+        CHARGERS,
+    )
+    .await;
 }
 
 /// One charger's day, each step taken together with the others.
@@ -257,23 +256,30 @@ async fn stops_of_one_wallet_arriving_together_are_debited_in_turn(backend: Back
             "the session says whether its debit overdrew the wallet: {session}"
         );
     }
-    // Tests running beside this one in the process count too, hence at least.
-    let settled_together = counter(
-        &app.metrics_text().await,
+    // Every Stop went through the set-based settlement.
+    assert_counted(
+        &app,
+        &before,
         "charging_stops_settled_together_total",
-    ) - counter(&before, "charging_stops_settled_together_total");
-    assert!(
-        settled_together >= STOPPING as f64,
-        "every Stop went through the set-based settlement: {settled_together}"
-    );
+        STOPPING,
+    )
+    .await;
 }
 
-/// The value of counter `name` in Prometheus text (0 when absent).
-fn counter(metrics: &str, name: &str) -> f64 {
-    metrics
-        .lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .map_or(0.0, |v| v.parse().unwrap())
+/// Counter `name` grew by at least `at_least` since the metrics `before` (at least: the tests
+/// running beside this one in the process count too).
+async fn assert_counted(app: &TestApp, before: &str, name: &str, at_least: usize) {
+    let counter = |metrics: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+            .map_or(0.0, |v| v.parse().unwrap())
+    };
+    let grown = counter(&app.metrics_text().await) - counter(before);
+    assert!(
+        grown >= at_least as f64,
+        "{name} grew by {grown}, not {at_least}"
+    );
 }
 
 /// Starts arriving together are opened together (`evcms::charging::starts`), but never two of

@@ -35,6 +35,19 @@
 //! work must therefore only compute and write, never act outside the transaction (events,
 //! memory): its caller does that with the answer, after the commit.
 //!
+//! **Set-based.** A batch's round trips, not its commits, are what a storm costs once messages
+//! share commits: each statement is a parse, a plan and (on SQLite) a hop to sqlx's worker
+//! thread, whatever its size. So the batch writes BootNotifications, StatusNotifications,
+//! StartTransactions and StopTransactions kind by kind, a few statements for all of a kind
+//! ([`write_shared`]: `UPDATE … FROM (VALUES …)`, multi-row INSERTs, locks taken for the whole
+//! batch in the order one message takes them). The charging rules stay in one place: the
+//! set-based passes ([`crate::charging::starts`], [`crate::charging::stops`]) call the same pure
+//! functions as the one-message path, and take only the common case: a Start or Stop that is
+//! anything else (a repeat, a zombie on the connector, a reservation, a second message of one
+//! charger, tag or transaction in the batch) runs its own [`Work`] right after, in the same
+//! transaction. Every message keeps its own work, which is what runs when the batch is written
+//! one by one.
+//!
 //! **Lanes.** Each charger's writes go through one lane, chosen by its id, so they stay in
 //! order. SQLite has one writer, so one lane; PostgreSQL gets several, each a group-commit loop
 //! on a connection of its own, so a batch's round trips do not hold up the others'.
