@@ -23,7 +23,8 @@
 # (EVCMS_NODE_ID node-1...), and one simulator per node holding an equal share of the chargers
 # (--first splits the numbering); CPU, RSS and open files in monitor.log are the nodes' sums.
 #
-# Environment: POINTS (19000), CUSTOMERS (5000), PG (postgres://postgres@127.0.0.1:5432),
+# Environment: POINTS (19000), CUSTOMERS (5000), PG (postgres://postgres@127.0.0.1:5432), PGDB (evcms_load:
+# the run's database; give two runs at once different ones, and different PORTs),
 # SIM (load|storm), SERVER_ENV (extra VAR=value settings for the server), RUST_LOG (warn), PERF ("START_S LEN_S":
 # perf record the server from START_S after the simulator starts, for LEN_S; top symbols in
 # perf-top.txt), EXTRA_SQL (SQL run on the run's fresh database copy before the server starts).
@@ -41,6 +42,7 @@ customers=${CUSTOMERS:-5000}
 pg=${PG:-postgres://postgres@127.0.0.1:5432}
 password='Load-test Passphrase 1'
 port=${PORT:-8080}
+run_db=${PGDB:-evcms_load} # the run's PostgreSQL database, dropped and made anew
 nodes=${NODES:-1}
 mode=${SIM:-load}
 if ((nodes > 1)) && [[ $db != postgres ]]; then
@@ -119,9 +121,9 @@ else
             --chargers "$points" --customers "$customers"
         stop_server
     fi
-    psql "$pg/postgres" -qc "drop database if exists evcms_load with (force)"
-    psql "$pg/postgres" -qc "create database evcms_load template $tpl"
-    url="$pg/evcms_load"
+    psql "$pg/postgres" -qc "drop database if exists $run_db with (force)"
+    psql "$pg/postgres" -qc "create database $run_db template $tpl"
+    url="$pg/$run_db"
     [[ -n ${EXTRA_SQL:-} ]] && psql "$url" -qc "$EXTRA_SQL"
 fi
 
@@ -145,7 +147,7 @@ for pid in "${servers[@]}"; do
 done
 rm -f "$out/stop" "$out/sim.pid"
 pg_args=()
-[[ $db == postgres ]] && pg_args=("$pg/postgres" evcms_load)
+[[ $db == postgres ]] && pg_args=("$pg/postgres" "$run_db")
 server_pids=$(
     IFS=,
     echo "${servers[*]}"

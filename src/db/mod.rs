@@ -95,6 +95,19 @@ impl PoolSettings {
     }
 }
 
+/// PostgreSQL plans queries from the table statistics that autovacuum keeps fresh. With it off,
+/// a table's statistics stay those of when it was empty, and plans with them: measured here, a
+/// wallet reading that reads every running session instead of the customer's (migrations 0011
+/// and 0012 guard the hot lookups, but not every query can be). Said once, at start.
+async fn warn_if_autovacuum_is_off(pool: &PgPool) {
+    let setting: Result<String, _> = sqlx::query_scalar("SHOW autovacuum").fetch_one(pool).await;
+    if matches!(setting.as_deref(), Ok("off")) {
+        tracing::warn!(
+            "PostgreSQL's autovacuum is off: table statistics go stale and query plans with them; turn it on (autovacuum = on) or run ANALYZE regularly"
+        );
+    }
+}
+
 /// How long a write waits for SQLite's one writer connection: writes queue there by design.
 const SQLITE_WRITER_WAIT: Duration = Duration::from_secs(30);
 
@@ -123,7 +136,7 @@ where
                 list.push_bind(id.to_string());
             }
             q.push(")");
-            q.build_query_as().fetch_all(pool).await
+            q.build_query_as().persistent(keep_prepared(chunk.len())).fetch_all(pool).await
         })?;
         rows.append(&mut part);
     }
@@ -133,6 +146,15 @@ where
 /// Rows per multi-row statement ([`execute_values!`], multi-row INSERTs): with up to 20
 /// parameters a row, far below SQLite's (32,766) and PostgreSQL's (65,535) parameter limits.
 pub const ROWS_PER_STATEMENT: usize = 500;
+
+/// Whether a statement of `rows` rows stays prepared in its connection's statement cache. Each
+/// row count is a statement of its own, and a prepared statement of hundreds of rows is large
+/// (SQLite's compiled program holds every value's slot): cached, a storm's batches filled each
+/// connection's cache (100 statements) with them, adding about 3 KiB per connected charger
+/// after a 19,000-charger storm. Small ones, the steady state's, are worth keeping.
+pub fn keep_prepared(rows: usize) -> bool {
+    rows <= 8
+}
 
 /// Runs `$head VALUES (...), (...) $tail` in transaction `$tx`, one statement per
 /// [`ROWS_PER_STATEMENT`] of `$rows`, each row's values pushed by `|$b, $r| ...`; gives the rows
@@ -151,7 +173,11 @@ macro_rules! execute_values {
                     let mut q = sqlx::QueryBuilder::new($head);
                     q.push_values(chunk, |mut $b, $r| $bind);
                     q.push($tail);
-                    q.build().execute(conn).await.map(|r| r.rows_affected())
+                    q.build()
+                        .persistent($crate::db::keep_prepared(chunk.len()))
+                        .execute(conn)
+                        .await
+                        .map(|r| r.rows_affected())
                 })?;
             }
             Ok::<u64, sqlx::Error>(affected)
@@ -173,7 +199,10 @@ macro_rules! fetch_values {
                     let mut q = sqlx::QueryBuilder::new($head);
                     q.push_values(chunk, |mut $b, $r| $bind);
                     q.push($tail);
-                    q.build_query_as().persistent($persistent).fetch_all(conn).await
+                    q.build_query_as()
+                        .persistent($persistent && $crate::db::keep_prepared(chunk.len()))
+                        .fetch_all(conn)
+                        .await
                 })?;
                 found.append(&mut part);
             }
@@ -336,6 +365,9 @@ impl Db {
             ));
         };
         db.migrate().await?;
+        if let Db::Postgres(pool) = &db {
+            warn_if_autovacuum_is_off(pool).await;
+        }
         Ok(db)
     }
 

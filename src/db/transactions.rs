@@ -269,20 +269,23 @@ pub async fn lock_points_of(
     tx: &mut Tx,
     charge_point_ids: &[&str],
 ) -> Result<std::collections::HashMap<String, i64>, sqlx::Error> {
-    let mut points = std::collections::HashMap::with_capacity(charge_point_ids.len());
-    for chunk in charge_point_ids.chunks(super::ROWS_PER_STATEMENT) {
-        let rows: Vec<(String, i64)> = on_tx!(&mut *tx, conn => {
-            let mut q = sqlx::QueryBuilder::new("UPDATE charging_points SET updated_at = updated_at FROM (");
-            q.push_values(chunk, |mut b, id| {
-                b.push_bind(*id);
-            });
-            q.push(") AS v WHERE charging_points.device_id = v.column1 AND charging_points.deleted = FALSE ");
-            q.push("RETURNING charging_points.device_id, charging_points.id");
-            q.build_query_as().fetch_all(conn).await
-        })?;
-        points.extend(rows);
-    }
-    Ok(points)
+    const HEAD: &str = "UPDATE charging_points SET updated_at = updated_at FROM (";
+    const TAIL: &str = concat!(
+        ") AS v WHERE charging_points.device_id = v.column1 AND charging_points.deleted = FALSE ",
+        "RETURNING charging_points.device_id, charging_points.id"
+    );
+    let rows = crate::fetch_values!(
+        tx,
+        HEAD,
+        TAIL,
+        charge_point_ids,
+        (String, i64),
+        true,
+        |b, id| {
+            b.push_bind(*id);
+        }
+    )?;
+    Ok(rows.into_iter().collect())
 }
 
 /// A session locked by its OCPP transaction id.
@@ -299,20 +302,26 @@ pub async fn lock_by_transactions(
     tx: &mut Tx,
     transaction_ids: &[i64],
 ) -> Result<std::collections::HashMap<i64, SessionForBilling>, sqlx::Error> {
-    let mut sessions = std::collections::HashMap::with_capacity(transaction_ids.len());
-    for chunk in transaction_ids.chunks(super::ROWS_PER_STATEMENT) {
-        let rows: Vec<OfTransaction> = on_tx!(&mut *tx, conn => {
-            let mut q = sqlx::QueryBuilder::new("UPDATE charging_sessions SET updated_at = updated_at FROM (");
-            q.push_values(chunk, |mut b, id| {
-                b.push_bind(*id);
-            });
-            q.push(") AS v WHERE charging_sessions.transaction_id = v.column1 RETURNING transaction_id, ");
-            q.push(billing_columns!());
-            q.build_query_as().fetch_all(conn).await
-        })?;
-        sessions.extend(rows.into_iter().map(|r| (r.transaction_id, r.session)));
-    }
-    Ok(sessions)
+    const HEAD: &str = "UPDATE charging_sessions SET updated_at = updated_at FROM (";
+    const TAIL: &str = concat!(
+        ") AS v WHERE charging_sessions.transaction_id = v.column1 RETURNING transaction_id, ",
+        billing_columns!()
+    );
+    let rows = crate::fetch_values!(
+        tx,
+        HEAD,
+        TAIL,
+        transaction_ids,
+        OfTransaction,
+        true,
+        |b, id| {
+            b.push_bind(*id);
+        }
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.transaction_id, r.session))
+        .collect())
 }
 
 /// An Active session whose Stop may never come: its connector reported Available, or its charger

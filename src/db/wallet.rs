@@ -181,21 +181,12 @@ async fn lock_balances(
     tx: &mut Tx,
     customers: &[i64],
 ) -> Result<std::collections::HashMap<i64, Money>, sqlx::Error> {
-    let mut balances = std::collections::HashMap::with_capacity(customers.len());
-    for chunk in customers.chunks(super::ROWS_PER_STATEMENT) {
-        let rows: Vec<(i64, Money)> = on_tx!(&mut *tx, conn => {
-            let mut q = sqlx::QueryBuilder::new(
-                "UPDATE customers SET updated_at = updated_at FROM (",
-            );
-            q.push_values(chunk, |mut b, id| {
-                b.push_bind(*id);
-            });
-            q.push(") AS v WHERE customers.id = v.column1 AND customers.deleted = FALSE RETURNING customers.id, customers.wallet_balance");
-            q.build_query_as().fetch_all(conn).await
-        })?;
-        balances.extend(rows);
-    }
-    Ok(balances)
+    const HEAD: &str = "UPDATE customers SET updated_at = updated_at FROM (";
+    const TAIL: &str = ") AS v WHERE customers.id = v.column1 AND customers.deleted = FALSE RETURNING customers.id, customers.wallet_balance";
+    let rows = crate::fetch_values!(tx, HEAD, TAIL, customers, (i64, Money), true, |b, id| {
+        b.push_bind(*id);
+    })?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Why the conditional UPDATE of [`apply`] touched no row.
