@@ -13,6 +13,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    limit_malloc_arenas();
     let cli = Cli::parse();
     init_logging(&cli.config.log_filter, cli.config.log_format);
     let config = cli.config;
@@ -45,6 +46,21 @@ async fn serve(config: &evcms::Config) -> Result<(), String> {
     app.run(shutdown).await.map_err(|e| e.to_string())?;
     tracing::info!("evcms stopped");
     Ok(())
+}
+
+/// SQLite, being C, allocates with glibc's malloc (everything of Rust's goes through mimalloc),
+/// which gives every thread that allocates an arena of its own and keeps there what it freed.
+/// sqlx runs each SQLite connection on a thread of its own, so after a storm a dozen arenas held
+/// their peak: about 2 KiB per connected charger (12.7 against 10.8 KiB per idle connection with
+/// one arena, measured with 10,000 chargers). Two arenas keep the writer and the readers from
+/// queueing on one lock. Set before any SQLite connection (or any thread using malloc) exists.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only adjusts glibc's allocator parameters; M_ARENA_MAX bounds the arenas
+    // created from now on, and no thread has allocated with glibc's malloc yet.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }
 
 /// Every charger is an open socket, and a network reconnecting at once holds its old sockets
