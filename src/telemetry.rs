@@ -33,6 +33,7 @@ pub fn handle() -> &'static PrometheusHandle {
         match builder.install_recorder() {
             Ok(handle) => {
                 describe();
+                drain_histograms(handle.clone());
                 handle
             }
             // Another recorder is installed (an embedding program's): ours still renders, empty.
@@ -42,6 +43,27 @@ pub fn handle() -> &'static PrometheusHandle {
             }
         }
     })
+}
+
+/// How often histogram samples are folded into their buckets.
+const UPKEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Folds the histograms' recorded samples into their buckets every [`UPKEEP_EVERY`], on a thread
+/// of its own for the process's life (the recorder is the process's). Without it, samples pile up
+/// until a scrape drains them: about 10 bytes each, three or four per OCPP message, so a server
+/// nobody scraped grew by 2 MB a minute in a soak of 19,000 chargers.
+fn drain_histograms(handle: PrometheusHandle) {
+    let started = std::thread::Builder::new()
+        .name("metrics-upkeep".into())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(UPKEEP_EVERY);
+                handle.run_upkeep();
+            }
+        });
+    if let Err(e) = started {
+        tracing::warn!(error = %e, "the metrics upkeep thread did not start; histograms drain only when scraped");
+    }
 }
 
 fn describe() {
