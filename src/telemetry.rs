@@ -193,7 +193,7 @@ pub async fn render(State(state): State<AppState>) -> Response {
 
 fn pool_gauges(db: &Db) {
     let (size, idle) = match db {
-        Db::Sqlite { read, write } => (
+        Db::Sqlite { read, write, .. } => (
             read.size() + write.size(),
             read.num_idle() + write.num_idle(),
         ),
