@@ -332,6 +332,25 @@ pub enum Tx {
 }
 
 impl Tx {
+    /// What a SELECT ends with to lock the rows of `table` it reads until the commit, as an
+    /// UPDATE would: `FOR UPDATE OF table` on PostgreSQL. Nothing on SQLite, where the
+    /// transaction already holds the one write lock of the whole database (begun IMMEDIATE on
+    /// the one writer connection). A locking SELECT writes nothing, where the `UPDATE … SET
+    /// column = column` that stands in for it in one SQL for both databases rewrites every row:
+    /// on SQLite a page image in the WAL for each page touched, on PostgreSQL a row version.
+    pub fn row_lock(&self, table: &str) -> String {
+        match self {
+            Tx::Sqlite(_) => String::new(),
+            Tx::Postgres(_) => format!(" FOR UPDATE OF {table}"),
+        }
+    }
+
+    /// Whether row locks mean anything here: false on SQLite (see [`Tx::row_lock`]), where a
+    /// statement that only locks can be left out.
+    pub fn locks_rows(&self) -> bool {
+        matches!(self, Tx::Postgres(_))
+    }
+
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         match self {
             Tx::Sqlite(tx) => tx.commit().await,
@@ -462,7 +481,10 @@ impl Db {
     /// Starts a write transaction.
     pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
         Ok(match self {
-            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin().await?),
+            // IMMEDIATE: the write lock from the first statement, so a transaction that reads
+            // before it writes (see `Tx::row_lock`) never finds that another process wrote in
+            // between. The one writer connection means nothing in this process waits on it.
+            Db::Sqlite { write, .. } => Tx::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => Tx::Postgres(pool.begin().await?),
         })
     }

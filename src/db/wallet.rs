@@ -181,9 +181,10 @@ async fn lock_balances(
     tx: &mut Tx,
     customers: &[i64],
 ) -> Result<std::collections::HashMap<i64, Money>, sqlx::Error> {
-    const HEAD: &str = "UPDATE customers SET updated_at = updated_at FROM (";
-    const TAIL: &str = ") AS v WHERE customers.id = v.column1 AND customers.deleted = FALSE RETURNING customers.id, customers.wallet_balance";
-    let rows = crate::fetch_values!(tx, HEAD, TAIL, customers, (i64, Money), true, |b, id| {
+    const HEAD: &str = "SELECT customers.id, customers.wallet_balance FROM customers JOIN (";
+    const TAIL: &str = ") AS v ON customers.id = v.column1 WHERE customers.deleted = FALSE";
+    let tail = [TAIL, &tx.row_lock("customers")].concat();
+    let rows = crate::fetch_values!(tx, HEAD, &tail, customers, (i64, Money), true, |b, id| {
         b.push_bind(*id);
     })?;
     Ok(rows.into_iter().collect())
