@@ -71,3 +71,44 @@ async fn run(mut conn: SqliteConnection) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crate::db::Db;
+
+    /// Committed pages reach the database file without the writer's own checkpoint: the writes
+    /// here stay far below its backstop, so only the background checkpoint can copy them back.
+    #[tokio::test]
+    async fn committed_pages_reach_the_database_file_in_the_background() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("evcms.db");
+        let db = Db::connect(&format!("sqlite://{}?mode=rwc", file.display()), 2)
+            .await
+            .unwrap();
+        let before = std::fs::metadata(&file).unwrap().len();
+        let mut tx = db.begin().await.unwrap();
+        crate::on_tx!(&mut tx, conn => sqlx::raw_sql(
+            "CREATE TABLE filler (v BLOB NOT NULL); \
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000) \
+             INSERT INTO filler SELECT randomblob(4000) FROM n;"
+        ).execute(conn).await.map(|_| ()))
+        .unwrap();
+        tx.commit().await.unwrap();
+        let grown = before + 3_000_000;
+        let mut size = std::fs::metadata(&file).unwrap().len();
+        for _ in 0..50 {
+            if size >= grown {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            size = std::fs::metadata(&file).unwrap().len();
+        }
+        assert!(
+            size >= grown,
+            "the database file stayed at {size} bytes (from {before})"
+        );
+        db.close().await;
+    }
+}
