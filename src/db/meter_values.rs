@@ -1,9 +1,9 @@
-//! Writing meter samples in batches: many rows per INSERT, so ingest costs a round trip per batch
-//! instead of per sample.
+//! Writing meter samples in batches: many rows per INSERT (a COPY on PostgreSQL for large
+//! batches, see [`copy`]), so ingest costs a round trip per batch instead of per sample.
 
 use chrono::{DateTime, Utc};
 
-use super::Tx;
+use super::{Tx, copy};
 use crate::fixed::{Fixed, Money};
 
 /// One sampled value, ready to store. Energy is in Wh and power in W whatever unit the charger
@@ -35,6 +35,26 @@ pub struct LiveReading {
 
 /// Inserts `rows`, a few hundred to a statement.
 pub async fn insert(tx: &mut Tx, rows: &[SampleRow]) -> Result<(), sqlx::Error> {
+    if let Tx::Postgres(t) = tx
+        && rows.len() >= copy::WORTH_COPYING
+    {
+        const COPY: &str = "COPY meter_values (charge_point_id, connector_number, session_id, sampled_at, received_at, measurand, phase, context, location, unit, value) FROM STDIN";
+        copy::copy_in(t, COPY, rows, |c, r| {
+            c.value(&r.charge_point_id)
+                .value(r.connector_number)
+                .maybe(r.session_id)
+                .time(r.sampled_at)
+                .time(r.received_at)
+                .value(&r.measurand)
+                .maybe(r.phase.as_deref())
+                .maybe(r.context.as_deref())
+                .maybe(r.location.as_deref())
+                .maybe(r.unit.as_deref())
+                .value(r.value);
+        })
+        .await?;
+        return Ok(());
+    }
     const HEAD: &str = "INSERT INTO meter_values (charge_point_id, connector_number, session_id, sampled_at, received_at, measurand, phase, context, location, unit, value) ";
     crate::execute_values!(tx, HEAD, "", rows, |b, r| {
         b.push_bind(r.charge_point_id.to_string())

@@ -18,6 +18,7 @@ pub mod charger_state;
 pub mod chargers;
 mod checkpoints;
 pub mod commands;
+pub mod copy;
 pub mod corrections;
 pub mod customers;
 pub mod dashboard;

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::filter::{self, PageOf, PageRequest, Sort, Where};
-use super::{Db, Tx};
+use super::{Db, Tx, copy};
 use crate::domain::charger::LoggedMessage;
 
 /// One frame to log.
@@ -20,6 +20,22 @@ pub struct MessageRow {
 }
 
 pub async fn insert(tx: &mut Tx, rows: &[MessageRow]) -> Result<(), sqlx::Error> {
+    if let Tx::Postgres(t) = tx
+        && rows.len() >= copy::WORTH_COPYING
+    {
+        const COPY: &str = "COPY ocpp_messages (charge_point_id, direction, message_type, message_id, action, payload, at) FROM STDIN";
+        copy::copy_in(t, COPY, rows, |c, r| {
+            c.value(&r.charge_point_id)
+                .value(r.direction)
+                .value(r.message_type)
+                .maybe(r.message_id.as_deref())
+                .maybe(r.action.as_deref())
+                .value(&r.payload)
+                .time(r.at);
+        })
+        .await?;
+        return Ok(());
+    }
     const HEAD: &str = "INSERT INTO ocpp_messages (charge_point_id, direction, message_type, message_id, action, payload, at) ";
     crate::execute_values!(tx, HEAD, "", rows, |b, r| {
         b.push_bind(r.charge_point_id.to_string())

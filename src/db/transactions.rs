@@ -400,7 +400,7 @@ pub mod many {
 
     use super::PointForStart;
     use crate::charging::tag::TagHolder;
-    use crate::db::Tx;
+    use crate::db::{Tx, copy};
     use crate::domain::session::NewSession;
     use crate::fetch_values;
 
@@ -555,12 +555,54 @@ pub mod many {
     ) -> Result<HashMap<String, i64>, sqlx::Error> {
         let ids = reserve_session_ids(tx, sessions.len()).await?;
         let rows: Vec<(i64, &NewSession)> = ids.into_iter().zip(sessions.iter().copied()).collect();
-        const HEAD: &str = concat!(
-            "INSERT INTO charging_sessions (id, transaction_id, session_id, customer_id, charging_point_id, connector_id, ",
+        const COLUMNS: &str = concat!(
+            "charging_sessions (id, transaction_id, session_id, customer_id, charging_point_id, connector_id, ",
             "start_time, status, id_tag, meter_start_wh, id_tag_status, anomaly, tariff_id, currency, base_charges, tax, ",
-            "created_at, updated_at) "
+            "created_at, updated_at)"
         );
-        crate::execute_values!(tx, HEAD, "", rows, |b, row| {
+        if let Tx::Postgres(t) = tx
+            && rows.len() >= copy::WORTH_COPYING
+        {
+            let statement = ["COPY ", COLUMNS, " FROM STDIN"].concat();
+            copy::copy_in(t, &statement, &rows, |c, row| {
+                let (id, s) = row;
+                c.value(id)
+                    .value(id)
+                    .value(&s.session_id)
+                    .maybe(s.customer_id)
+                    .value(s.charging_point_id)
+                    .maybe(s.connector_id)
+                    .time(s.start_time)
+                    .value(s.status)
+                    .maybe(s.id_tag.as_deref())
+                    .maybe(s.meter_start_wh)
+                    .maybe(s.id_tag_status.as_deref())
+                    .maybe(s.anomaly.as_deref())
+                    .maybe(s.tariff_id)
+                    .maybe(s.currency)
+                    .maybe(s.base_charges)
+                    .maybe(s.tax)
+                    .time(now)
+                    .time(now);
+            })
+            .await?;
+        } else {
+            let head = ["INSERT INTO ", COLUMNS, " "].concat();
+            insert_session_rows(tx, &head, &rows, now).await?;
+        }
+        Ok(rows
+            .into_iter()
+            .map(|(id, s)| (s.session_id.clone(), id))
+            .collect())
+    }
+
+    async fn insert_session_rows(
+        tx: &mut Tx,
+        head: &str,
+        rows: &[(i64, &NewSession)],
+        now: DateTime<Utc>,
+    ) -> Result<(), sqlx::Error> {
+        crate::execute_values!(tx, head, "", rows, |b, row| {
             let (id, s) = row;
             b.push_bind(*id)
                 .push_bind(*id)
@@ -581,10 +623,7 @@ pub mod many {
                 .push_bind(now)
                 .push_bind(now);
         })?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, s)| (s.session_id.clone(), id))
-            .collect())
+        Ok(())
     }
 
     /// Takes `n` new session record ids, ascending, as `n` inserts would have been given them:

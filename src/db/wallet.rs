@@ -8,7 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use super::filter::{self, PageOf, PageRequest, Sort, Where};
-use super::{Db, Tx};
+use super::{Db, Tx, copy};
 use crate::domain::customer::{WalletTransaction, wallet_ceiling, wallet_floor};
 use crate::domain::enums::WalletTransactionType;
 use crate::fixed::Money;
@@ -162,8 +162,26 @@ pub async fn apply_many(
     crate::execute_values!(tx, SET_HEAD, SET_TAIL, changed, |b, c| {
         b.push_bind(c.0).push_bind(c.1).push_bind(now);
     })?;
-    const LEDGER: &str = "INSERT INTO wallet_transactions (customer_id, transaction_type, amount, balance, description, reference_id, created_at) ";
-    crate::execute_values!(tx, LEDGER, "", ledger, |b, row| {
+    const LEDGER: &str = "wallet_transactions (customer_id, transaction_type, amount, balance, description, reference_id, created_at)";
+    if let Tx::Postgres(t) = tx
+        && ledger.len() >= copy::WORTH_COPYING
+    {
+        let statement = ["COPY ", LEDGER, " FROM STDIN"].concat();
+        copy::copy_in(t, &statement, &ledger, |c, row| {
+            let (customer, entry, after) = row;
+            c.value(customer)
+                .value(entry.transaction_type)
+                .value(entry.amount)
+                .value(after)
+                .maybe(entry.description.as_deref())
+                .maybe(entry.reference_id.as_deref())
+                .time(now);
+        })
+        .await?;
+        return Ok(applied);
+    }
+    let head = ["INSERT INTO ", LEDGER, " "].concat();
+    crate::execute_values!(tx, &head, "", ledger, |b, row| {
         let (customer, entry, after) = row;
         b.push_bind(*customer)
             .push_bind(entry.transaction_type)
