@@ -86,6 +86,14 @@ fn describe() {
         "Frames the message log could not keep (queue full or write failed)"
     );
     describe_counter!(
+        "ocpp_grouped_reads_total",
+        "Grouped reads run (one answers every request waiting), by read: charger_identities (handshakes), id_tag_holders (Authorize)"
+    );
+    describe_counter!(
+        "ocpp_grouped_read_keys_total",
+        "Requests answered by grouped reads, by read"
+    );
+    describe_counter!(
         "ocpp_connections_opened_total",
         "Charger WebSocket connections opened"
     );

@@ -22,7 +22,8 @@ use tokio::sync::Barrier;
 both_databases!(
     a_whole_network_at_once_is_set_up_and_billed_exactly_once,
     stops_of_one_wallet_arriving_together_are_debited_in_turn,
-    one_tag_starting_on_two_chargers_at_once_is_accepted_once
+    one_tag_starting_on_two_chargers_at_once_is_accepted_once,
+    authorizes_arriving_together_are_each_judged_on_their_own_tag
 );
 
 const CHARGERS: usize = 32;
@@ -331,4 +332,82 @@ async fn one_tag_starting_on_two_chargers_at_once_is_accepted_once(backend: Back
             "{tag}"
         );
     }
+}
+
+/// Authorizes arriving together are read together (`evcms::ocpp::tag_holders`), and each still
+/// gets the verdict on its own tag: known (in any letter case), unknown, blocked, or already
+/// charging elsewhere.
+async fn authorizes_arriving_together_are_each_judged_on_their_own_tag(backend: Backend) {
+    const EACH: usize = 5;
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut asked = Vec::new();
+    for n in 0..EACH {
+        let site = app.site("50.00").await;
+        asked.push((site.id_tag.clone(), AuthorizationStatus::Accepted));
+        asked.push((site.id_tag.to_lowercase(), AuthorizationStatus::Accepted));
+        asked.push((format!("UNKNOWN-{n}"), AuthorizationStatus::Invalid));
+        let blocked = common::unique("BLOCKED");
+        app.id_tag(site.customer["id"].as_i64().unwrap(), &blocked, true, None)
+            .await;
+        asked.push((blocked, AuthorizationStatus::Blocked));
+        let charging = app.site("50.00").await;
+        let mut cp = app.charger(&charging.device_id).await;
+        cp.boot().await.expect("BootNotification answered");
+        let start = cp
+            .start_transaction(1, &charging.id_tag, METER_START, Utc::now())
+            .await
+            .expect("StartTransaction answered");
+        assert_eq!(start.id_tag_info.status, AuthorizationStatus::Accepted);
+        asked.push((charging.id_tag, AuthorizationStatus::ConcurrentTx));
+    }
+    let mut chargers = Vec::new();
+    for _ in &asked {
+        let site = app.site("0").await;
+        let mut cp = app.charger(&site.device_id).await;
+        cp.boot().await.expect("BootNotification answered");
+        chargers.push(cp);
+    }
+    let before = app.metrics_text().await;
+    let together = Arc::new(Barrier::new(asked.len()));
+    let mut authorizing = tokio::task::JoinSet::new();
+    for ((tag, expected), mut cp) in asked.iter().cloned().zip(chargers) {
+        let together = together.clone();
+        authorizing.spawn(async move {
+            together.wait().await;
+            let answer = cp.authorize(&tag).await.expect("Authorize answered");
+            assert!(
+                cp.schema_violations().is_empty(),
+                "{:?}",
+                cp.schema_violations()
+            );
+            (tag, expected, answer.id_tag_info.status)
+        });
+    }
+    while let Some(answered) = authorizing.join_next().await {
+        let (tag, expected, status) = answered.expect("a charger's task panicked");
+        assert_eq!(status, expected, "{tag}");
+    }
+    let read = |metrics: &str, name: &str| -> f64 {
+        let series = format!("{name}{{read=\"id_tag_holders\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series.as_str()))
+            .map_or(0.0, |v| v.parse().unwrap())
+    };
+    let after = app.metrics_text().await;
+    let keys = read(&after, "ocpp_grouped_read_keys_total")
+        - read(&before, "ocpp_grouped_read_keys_total");
+    let reads =
+        read(&after, "ocpp_grouped_reads_total") - read(&before, "ocpp_grouped_reads_total");
+    // The counters are the process's: tests running beside this one add to them.
+    assert!(
+        keys >= asked.len() as f64,
+        "{keys} grouped keys: not every Authorize was read grouped"
+    );
+    assert!(
+        reads < keys,
+        "{keys} Authorizes at once took {reads} reads: none were read together"
+    );
 }

@@ -12,6 +12,7 @@ pub mod batcher;
 pub mod charger;
 pub mod dispatch;
 pub mod frame;
+pub mod grouped;
 pub mod identity;
 pub mod lenient;
 pub mod link;
@@ -20,6 +21,7 @@ pub mod metering;
 pub mod outbox;
 pub mod registry;
 pub mod socket;
+pub mod tag_holders;
 pub mod transaction;
 
 use std::time::Duration;
@@ -71,6 +73,8 @@ pub struct Hub {
     pub samples: batcher::SampleWriter,
     /// Connecting chargers' credentials and points, read in batches.
     pub identities: identity::Identities,
+    /// Authorize's reads of idTags, many at once.
+    pub tag_holders: tag_holders::TagHolders,
     /// The log of every frame in and out.
     pub messages: message_log::MessageLog,
     /// The live event stream's bus (`GET /api/cms/events`), shared with the REST side.
@@ -99,6 +103,7 @@ fn writer_lanes(db: &Db, config: &Config) -> usize {
 impl Hub {
     pub fn start(db: &Db, config: &Config) -> Self {
         let (samples, _writer) = batcher::SampleWriter::start(db.clone(), writer_lanes(db, config));
+        let lookups = grouped::reader(db);
         let registry = std::sync::Arc::new(registry::Registry::default());
         let rules = crate::charging::Rules::from_config(config);
         let events = std::sync::Arc::new(crate::events::Bus::new(crate::events::Settings {
@@ -133,7 +138,8 @@ impl Hub {
             registry,
             commands,
             samples,
-            identities: identity::Identities::start(db),
+            identities: identity::Identities::start(lookups.clone()),
+            tag_holders: tag_holders::TagHolders::start(lookups),
             events,
             node,
             cluster,

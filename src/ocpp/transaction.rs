@@ -26,9 +26,18 @@ pub async fn authorize(
     link: &mut Link,
     request: AuthorizeRequest,
 ) -> Result<AuthorizeResponse, CallError> {
-    let standing = tag::authorize(&link.db, &request.id_tag, link.hub.rules.min_balance)
+    // Read with the other tags being authorized now (see `tag_holders`).
+    let holder = link
+        .hub
+        .tag_holders
+        .of(&request.id_tag)
         .await
-        .map_err(refused)?;
+        .map_err(|failed| super::link::internal(failed.0))?;
+    let standing = tag::judge(
+        holder.as_ref(),
+        crate::db::now(),
+        link.hub.rules.min_balance,
+    );
     Ok(AuthorizeResponse {
         id_tag_info: id_tag_info(standing),
     })
