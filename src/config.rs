@@ -51,6 +51,12 @@ pub struct Config {
     )]
     pub db_max_connections: u32,
 
+    /// PostgreSQL: how many of the pool's connections write the chargers' messages, each a
+    /// group-commit loop of its own (SQLite has one writer). Capped at half the pool, so that REST
+    /// requests keep connections during a storm.
+    #[arg(long, env = "EVCMS_DB_WRITER_LANES", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=64), global = true)]
+    pub db_writer_lanes: u32,
+
     /// Seconds a request waits for a database connection before it is answered 503
     /// `database_unavailable` (and a charger's message a CALLERROR it retries): during an outage,
     /// callers learn it quickly instead of hanging.
@@ -232,6 +238,7 @@ impl fmt::Debug for Config {
         f.debug_struct("Config")
             .field("database_url", &redact_url_password(&self.database_url))
             .field("db_max_connections", &self.db_max_connections)
+            .field("db_writer_lanes", &self.db_writer_lanes)
             .field("db_acquire_timeout", &self.db_acquire_timeout)
             .field("bind", &self.bind)
             .field("public_dir", &self.public_dir)

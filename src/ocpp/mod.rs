@@ -89,14 +89,24 @@ pub struct Hub {
     stopping: std::sync::atomic::AtomicBool,
 }
 
-/// Lanes of the sample writer (see [`batcher`]): SQLite has one writer; on PostgreSQL half the
-/// pool, so that REST requests, reads and the handshakes keep connections of their own.
+/// Lanes of the sample writer (see [`batcher`]): SQLite has one writer; PostgreSQL
+/// `db_writer_lanes`, at most half the pool, so that REST requests and reads keep connections
+/// of their own.
+///
+/// Two by default. More lanes overlap more round trips, but each takes a smaller share of a
+/// storm, and a batch has costs of its own whatever its size (each statement's plan, the
+/// hashing of the tables it joins), so on a database short of cores more lanes only add work.
+/// On this project's two-core machine, 19,000 chargers at once: 4 lanes (the earlier half of
+/// the default pool) set every charger up after 8.4–8.9 s and answered the stop storm at p99
+/// 1.6–1.9 s; 2 lanes after 7.8–8.6 s and at p99 1.3–1.6 s, with less PostgreSQL CPU; 8
+/// lanes were worse still (docs/performance.md).
 fn writer_lanes(db: &Db, config: &Config) -> usize {
     match db {
         Db::Sqlite { .. } => 1,
-        Db::Postgres(_) => usize::try_from(config.db_max_connections / 2)
-            .unwrap_or(1)
-            .max(1),
+        Db::Postgres(_) => {
+            let half_the_pool = (config.db_max_connections / 2).max(1);
+            usize::try_from(config.db_writer_lanes.min(half_the_pool)).unwrap_or(1)
+        }
     }
 }
 
