@@ -55,6 +55,7 @@
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -292,24 +293,52 @@ pub fn done<T>(
 #[derive(Clone, Debug)]
 pub struct SampleWriter {
     lanes: Arc<[mpsc::Sender<Item>]>,
+    backlog: Backlog,
+}
+
+/// How many items wait in the writer's lanes, as each lane last saw when it took or finished a
+/// batch: what work that no charger waits for (the message log) looks at to keep out of a
+/// storm's way. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Backlog(Arc<[AtomicUsize]>);
+
+impl Backlog {
+    pub fn waiting(&self) -> usize {
+        self.0.iter().map(|lane| lane.load(Ordering::Relaxed)).sum()
+    }
+
+    /// A backlog of `waiting` items that no writer changes.
+    #[cfg(test)]
+    pub(crate) fn standing(waiting: usize) -> Self {
+        Self(Arc::new([AtomicUsize::new(waiting)]))
+    }
 }
 
 impl SampleWriter {
     /// Starts the writer's `lanes` tasks on `db` (at least one). They end when every
     /// `SampleWriter` is dropped, after writing what was queued.
     pub fn start(db: Db, lanes: usize) -> (Self, Vec<JoinHandle<()>>) {
-        let (senders, tasks): (Vec<_>, Vec<_>) = (0..lanes.max(1))
-            .map(|_| {
+        let lanes = lanes.max(1);
+        let backlog = Backlog((0..lanes).map(|_| AtomicUsize::new(0)).collect());
+        let (senders, tasks): (Vec<_>, Vec<_>) = (0..lanes)
+            .map(|lane| {
                 let (queue, receiver) = mpsc::channel(QUEUE);
-                (queue, tokio::spawn(run(db.clone(), receiver)))
+                let task = tokio::spawn(run(db.clone(), receiver, backlog.clone(), lane));
+                (queue, task)
             })
             .unzip();
         (
             Self {
                 lanes: senders.into(),
+                backlog,
             },
             tasks,
         )
+    }
+
+    /// The items waiting in the lanes.
+    pub fn backlog(&self) -> Backlog {
+        self.backlog.clone()
     }
 
     /// Runs `work` in the batch transaction of `charge_point_id`'s lane; gives its answer once
@@ -485,10 +514,12 @@ impl SampleWriter {
 }
 
 /// Group commit: each turn writes whatever queued up while the previous batch was written.
-async fn run(db: Db, mut receiver: mpsc::Receiver<Item>) {
+async fn run(db: Db, mut receiver: mpsc::Receiver<Item>, backlog: Backlog, lane: usize) {
     let mut items = Vec::new();
     while receiver.recv_many(&mut items, MAX_ITEMS).await > 0 {
+        backlog.0[lane].store(receiver.len(), Ordering::Relaxed);
         write(&db, Batch::from(std::mem::take(&mut items))).await;
+        backlog.0[lane].store(receiver.len(), Ordering::Relaxed);
     }
 }
 

@@ -114,6 +114,7 @@ impl Hub {
     pub fn start(db: &Db, config: &Config) -> Self {
         let (samples, _writer) = batcher::SampleWriter::start(db.clone(), writer_lanes(db, config));
         let lookups = grouped::reader(db);
+        let backlog = samples.backlog();
         let registry = std::sync::Arc::new(registry::Registry::default());
         let rules = crate::charging::Rules::from_config(config);
         let events = std::sync::Arc::new(crate::events::Bus::new(crate::events::Settings {
@@ -160,6 +161,7 @@ impl Hub {
                     keep_days: (config.message_log_days > 0).then_some(config.message_log_days),
                     heartbeats: config.message_log_heartbeats,
                 },
+                backlog,
             ),
         }
     }
