@@ -22,8 +22,19 @@ use std::fmt::{self, Display, Write};
 use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
+use super::Tx;
+
 /// Rows from which a bulk insert on PostgreSQL goes through COPY.
 pub const WORTH_COPYING: usize = 512;
+
+/// The PostgreSQL connection of `tx` when `rows` rows are worth a COPY; None on SQLite or for a
+/// smaller batch, which keeps its INSERT.
+pub fn worth_copying(tx: &mut Tx, rows: usize) -> Option<&mut PgConnection> {
+    match tx {
+        Tx::Postgres(t) if rows >= WORTH_COPYING => Some(&mut **t),
+        _ => None,
+    }
+}
 
 /// Rows in COPY's text format: fields separated by tabs, rows ended by a newline, `\N` for
 /// NULL, and backslash, tab, newline and carriage return escaped within a value.

@@ -35,9 +35,7 @@ pub struct LiveReading {
 
 /// Inserts `rows`, a few hundred to a statement.
 pub async fn insert(tx: &mut Tx, rows: &[SampleRow]) -> Result<(), sqlx::Error> {
-    if let Tx::Postgres(t) = tx
-        && rows.len() >= copy::WORTH_COPYING
-    {
+    if let Some(t) = copy::worth_copying(tx, rows.len()) {
         const COPY: &str = "COPY meter_values (charge_point_id, connector_number, session_id, sampled_at, received_at, measurand, phase, context, location, unit, value) FROM STDIN";
         copy::copy_in(t, COPY, rows, |c, r| {
             c.value(&r.charge_point_id)

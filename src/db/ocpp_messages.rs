@@ -20,9 +20,7 @@ pub struct MessageRow {
 }
 
 pub async fn insert(tx: &mut Tx, rows: &[MessageRow]) -> Result<(), sqlx::Error> {
-    if let Tx::Postgres(t) = tx
-        && rows.len() >= copy::WORTH_COPYING
-    {
+    if let Some(t) = copy::worth_copying(tx, rows.len()) {
         const COPY: &str = "COPY ocpp_messages (charge_point_id, direction, message_type, message_id, action, payload, at) FROM STDIN";
         copy::copy_in(t, COPY, rows, |c, r| {
             c.value(&r.charge_point_id)

@@ -589,9 +589,7 @@ pub mod many {
             "start_time, status, id_tag, meter_start_wh, id_tag_status, anomaly, tariff_id, currency, base_charges, tax, ",
             "created_at, updated_at)"
         );
-        if let Tx::Postgres(t) = tx
-            && rows.len() >= copy::WORTH_COPYING
-        {
+        if let Some(t) = copy::worth_copying(tx, rows.len()) {
             let statement = ["COPY ", COLUMNS, " FROM STDIN"].concat();
             copy::copy_in(t, &statement, &rows, |c, row| {
                 let (id, s) = row;

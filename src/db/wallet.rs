@@ -163,9 +163,7 @@ pub async fn apply_many(
         b.push_bind(c.0).push_bind(c.1).push_bind(now);
     })?;
     const LEDGER: &str = "wallet_transactions (customer_id, transaction_type, amount, balance, description, reference_id, created_at)";
-    if let Tx::Postgres(t) = tx
-        && ledger.len() >= copy::WORTH_COPYING
-    {
+    if let Some(t) = copy::worth_copying(tx, ledger.len()) {
         let statement = ["COPY ", LEDGER, " FROM STDIN"].concat();
         copy::copy_in(t, &statement, &ledger, |c, row| {
             let (customer, entry, after) = row;
