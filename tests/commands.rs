@@ -61,6 +61,19 @@ async fn wait_connected(app: &TestApp, charge_point_id: &str) {
     panic!("{charge_point_id} never connected");
 }
 
+/// Waits until `count` commands of charger `cp` are recorded.
+async fn recorded(app: &TestApp, cp: &str, count: usize) {
+    for _ in 0..400 {
+        let (status, page) = app.get(&format!("/api/cms/chargers/{cp}/commands")).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        if page["pagination"]["total"].as_u64().unwrap_or(0) >= count as u64 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("{count} commands of {cp} were never recorded");
+}
+
 async fn command(app: &TestApp, cp: &str, action: &str, body: Value) -> (StatusCode, Value) {
     app.post(&format!("/api/cms/chargers/{cp}/commands/{action}"), &body)
         .await
@@ -778,8 +791,9 @@ async fn ten_concurrent_commands_reach_the_charger_in_order_one_at_a_time(backen
                 .await
                 .map(|r| r.status())
         }));
-        // Queued in this order.
-        tokio::time::sleep(Duration::from_millis(15)).await;
+        // Queued in this order: the next is sent once this one is recorded (its CALL is queued
+        // right after), not after a fixed pause that a loaded database can outlast.
+        recorded(&app, &cp, i + 1).await;
     }
     for call in calls {
         assert_eq!(call.await.unwrap().unwrap(), StatusCode::OK);
