@@ -1,19 +1,20 @@
 //! A storm's large batches are written another way than a single message's rows (on
-//! PostgreSQL through COPY, from `evcms::db::copy::WORTH_COPYING` rows): what either way stores
+//! PostgreSQL through COPY, from `evcms::db::copy::WORTH_COPYING` rows, and joined to their
+//! tables as arrays, from more than `evcms::db::ROWS_PER_STATEMENT`): what either way stores
 //! must read back the same, whatever the text holds. Real database, both.
 
 mod common;
 
 use chrono::{DateTime, TimeZone, Utc};
-use common::{Backend, TestApp, unique};
+use common::{Backend, TestApp, numbers_by_value, unique};
 use evcms::db::copy::WORTH_COPYING;
 use evcms::db::filter::{PageRequest, Sort};
 use evcms::db::meter_values::{self, SampleRow};
 use evcms::db::ocpp_messages::{self, MessageFilter, MessageRow};
-use evcms::db::transactions::many;
+use evcms::db::transactions::{self, Settlement, many};
 use evcms::db::wallet::{self, LedgerEntry, LedgerFilter};
 use evcms::db::{meter_values_read, sessions};
-use evcms::domain::enums::{Currency, SessionStatus, WalletTransactionType};
+use evcms::domain::enums::{Currency, SessionStatus, SettledBy, WalletTransactionType};
 use evcms::domain::session::NewSession;
 use evcms::fixed::Money;
 use serde_json::Value;
@@ -21,7 +22,9 @@ use serde_json::Value;
 both_databases!(
     logged_frames_read_back_alike_however_many_are_written,
     sessions_and_their_samples_read_back_alike_however_many_are_written,
-    ledger_rows_read_back_alike_however_many_are_written
+    ledger_rows_read_back_alike_however_many_are_written,
+    sessions_close_alike_however_many_close_together,
+    wallets_debited_alike_however_many_together
 );
 
 /// Text that COPY's format reads specially (tab, newline, carriage return, backslash, its NULL
@@ -266,5 +269,170 @@ async fn ledger_rows_read_back_alike_however_many_are_written(backend: Backend) 
         let row = serde_json::to_value(row).unwrap();
         assert_eq!(row["reference_id"], format!("bulk-{n}"));
         assert_eq!(without(row, &tells_apart), expected);
+    }
+}
+
+fn settlement(n: usize) -> Settlement {
+    Settlement {
+        status: SessionStatus::Completed,
+        end_time: at(6),
+        meter_stop_wh: 200_000,
+        energy_wh: 76_544,
+        billed_amount: Some("123.45".parse().unwrap()),
+        stop_reason: Some("Local".into()),
+        anomaly: n.is_multiple_of(2).then(|| AWKWARD.to_owned()),
+        settled_by: SettledBy::Charger,
+        settled_by_user_id: None,
+        settle_note: Some(AWKWARD.into()),
+    }
+}
+
+/// One session closed alone and many closed together (locked by their transaction ids and their
+/// chargers' points first, as a stop storm does) read back alike, and the live readings of many
+/// move their sessions forward like one's.
+async fn sessions_close_alike_however_many_close_together(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let site = app.site("0").await;
+    let point_id = site.point["id"].as_i64().unwrap();
+    let customer_id = site.customer["id"].as_i64().unwrap();
+    let sessions: Vec<NewSession> = (0..=MANY)
+        .map(|_| new_session(point_id, customer_id))
+        .collect();
+    let now = at(5);
+    let mut tx = app.db.begin().await.expect("transaction");
+    let ids = many::insert_sessions(&mut tx, &sessions.iter().collect::<Vec<_>>(), now)
+        .await
+        .expect("sessions");
+    tx.commit().await.expect("commit");
+    let record_ids: Vec<i64> = sessions.iter().map(|s| ids[&s.session_id]).collect();
+
+    let readings = |ids: &[i64]| -> Vec<meter_values::LiveReading> {
+        ids.iter()
+            .map(|id| meter_values::LiveReading {
+                session_id: *id,
+                energy_wh: 5_000,
+                running_cost: Some("7.25".parse().unwrap()),
+                sampled_at: at(5),
+            })
+            .collect()
+    };
+    let mut tx = app.db.begin().await.expect("transaction");
+    meter_values::apply_live(&mut tx, &readings(&record_ids[..1]))
+        .await
+        .expect("one reading");
+    meter_values::apply_live(&mut tx, &readings(&record_ids[1..]))
+        .await
+        .expect("many readings");
+    tx.commit().await.expect("commit");
+    let read = |session_id: String| {
+        let db = app.db.clone();
+        async move {
+            let found = sessions::find(&db, &session_id).await.expect("session");
+            serde_json::to_value(found.expect("the session is stored")).unwrap()
+        }
+    };
+    let tells_apart = ["id", "session_id", "transaction_id"];
+    let live = without(read(sessions[0].session_id.clone()).await, &tells_apart);
+    assert_eq!(
+        numbers_by_value(live.clone())["energy_consumed"],
+        serde_json::json!(5.0),
+        "{live}"
+    );
+    for s in &sessions[1..] {
+        assert_eq!(
+            without(read(s.session_id.clone()).await, &tells_apart),
+            live
+        );
+    }
+
+    let charger = site.device_id.as_str();
+    let mut tx = app.db.begin().await.expect("transaction");
+    let points = transactions::lock_points_of(&mut tx, &vec![charger; MANY + 1])
+        .await
+        .expect("points");
+    assert_eq!(points.get(charger), Some(&point_id));
+    // Sessions are numbered by their record (see `many::insert_sessions`).
+    let locked = transactions::lock_by_transactions(&mut tx, &record_ids)
+        .await
+        .expect("sessions");
+    assert_eq!(locked.len(), MANY + 1);
+    assert!(record_ids.iter().all(|id| locked[id].id == *id));
+    let settlements: Vec<Settlement> = (0..=MANY).map(settlement).collect();
+    let closing: Vec<(i64, &Settlement)> = record_ids.iter().copied().zip(&settlements).collect();
+    transactions::settle_many(&mut tx, &closing[..2], now)
+        .await
+        .expect("two sessions");
+    transactions::settle_many(&mut tx, &closing[2..], now)
+        .await
+        .expect("many sessions");
+    tx.commit().await.expect("commit");
+    let expected = [
+        without(read(sessions[0].session_id.clone()).await, &tells_apart),
+        without(read(sessions[1].session_id.clone()).await, &tells_apart),
+    ];
+    assert_eq!(expected[0]["status"], SessionStatus::Completed.as_str());
+    assert_eq!(expected[0]["anomaly"], format!("{AWKWARD}; {AWKWARD}"));
+    assert_eq!(expected[1]["anomaly"], AWKWARD);
+    for (n, s) in sessions.iter().enumerate().skip(2) {
+        let stored = without(read(s.session_id.clone()).await, &tells_apart);
+        assert_eq!(stored, expected[n % 2], "session {n}");
+    }
+}
+
+/// Entries on many wallets applied together (their balances locked, read and written as one
+/// batch) follow the ledger's rule as on one wallet.
+async fn wallets_debited_alike_however_many_together(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let mut customers = Vec::with_capacity(MANY);
+    for n in 0..MANY {
+        let created = app
+            .customer(serde_json::json!({ "customer_name": format!("Bulk {n}") }))
+            .await;
+        customers.push(created["id"].as_i64().expect("a customer id"));
+    }
+    let entry = |transaction_type, reference: String, amount: &str| LedgerEntry {
+        transaction_type,
+        amount: amount.parse().unwrap(),
+        floor: "0".parse().unwrap(),
+        description: Some(AWKWARD.into()),
+        reference_id: Some(reference),
+    };
+    // Each wallet credited 10.00, then debited 4.00, then refused a debit of 7.50.
+    use WalletTransactionType::{Credit, Debit};
+    let entries: Vec<(i64, LedgerEntry)> = customers
+        .iter()
+        .flat_map(|c| {
+            [
+                (*c, entry(Credit, format!("a-{c}"), "10.00")),
+                (*c, entry(Debit, format!("b-{c}"), "4.00")),
+                (*c, entry(Debit, format!("c-{c}"), "7.50")),
+            ]
+        })
+        .collect();
+    let batch: Vec<(i64, &LedgerEntry)> = entries.iter().map(|(c, e)| (*c, e)).collect();
+    let mut tx = app.db.begin().await.expect("transaction");
+    let applied = wallet::apply_many(&mut tx, &batch).await.expect("entries");
+    tx.commit().await.expect("commit");
+    for each in applied.chunks(3) {
+        assert_eq!(each[0], Ok("10.00".parse().unwrap()));
+        assert_eq!(each[1], Ok("6.00".parse().unwrap()));
+        assert_eq!(
+            each[2],
+            Err(wallet::WalletRefusal::InsufficientFunds {
+                balance: "6.00".parse().unwrap()
+            })
+        );
+    }
+    for c in &customers {
+        let (_, customer) = app.get(&format!("/api/cms/customers/{c}")).await;
+        assert_eq!(
+            numbers_by_value(customer.clone())["wallet_balance"],
+            serde_json::json!(6.0),
+            "{customer}"
+        );
     }
 }

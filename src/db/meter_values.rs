@@ -3,6 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::unnest::{self, column};
 use super::{Tx, copy};
 use crate::fixed::{Fixed, Money};
 
@@ -54,6 +55,36 @@ pub async fn insert(tx: &mut Tx, rows: &[SampleRow]) -> Result<(), sqlx::Error> 
         return Ok(());
     }
     const HEAD: &str = "INSERT INTO meter_values (charge_point_id, connector_number, session_id, sampled_at, received_at, measurand, phase, context, location, unit, value) ";
+    if let Tx::Postgres(t) = tx {
+        const TYPES: [&str; 11] = [
+            "text",
+            "int4",
+            "int8",
+            "timestamptz",
+            "timestamptz",
+            "text",
+            "text",
+            "text",
+            "text",
+            "text",
+            "numeric",
+        ];
+        sqlx::query(unnest::statement(HEAD, &TYPES, ""))
+            .bind(column(rows, |r| &*r.charge_point_id))
+            .bind(column(rows, |r| r.connector_number))
+            .bind(column(rows, |r| r.session_id))
+            .bind(column(rows, |r| r.sampled_at))
+            .bind(column(rows, |r| r.received_at))
+            .bind(column(rows, |r| r.measurand.as_str()))
+            .bind(column(rows, |r| r.phase.as_deref()))
+            .bind(column(rows, |r| r.context.as_deref()))
+            .bind(column(rows, |r| r.location.as_deref()))
+            .bind(column(rows, |r| r.unit.as_deref()))
+            .bind(column(rows, |r| r.value.decimal()))
+            .execute(&mut **t)
+            .await?;
+        return Ok(());
+    }
     crate::execute_values!(tx, HEAD, "", rows, |b, r| {
         b.push_bind(r.charge_point_id.to_string())
             .push_bind(r.connector_number)
@@ -85,6 +116,18 @@ pub async fn apply_live(tx: &mut Tx, readings: &[LiveReading]) -> Result<(), sql
         "FROM ("
     );
     const TAIL: &str = ") AS v WHERE charging_sessions.id = v.column1";
+    if let Some(t) = unnest::worth_joining(tx, readings.len()) {
+        const TYPES: [&str; 4] = ["int8", "int8", "numeric", "timestamptz"];
+        sqlx::query(unnest::statement(HEAD, &TYPES, TAIL))
+            .persistent(false)
+            .bind(column(readings, |r| r.session_id))
+            .bind(column(readings, |r| r.energy_wh))
+            .bind(column(readings, |r| r.running_cost.map(Money::decimal)))
+            .bind(column(readings, |r| r.sampled_at))
+            .execute(t)
+            .await?;
+        return Ok(());
+    }
     crate::execute_values!(tx, HEAD, TAIL, readings, |b, r| {
         b.push_bind(r.session_id)
             .push_bind(r.energy_wh)

@@ -39,6 +39,7 @@ pub mod stations;
 pub mod tariffs;
 pub mod transactions;
 pub mod types;
+pub mod unnest;
 pub mod users;
 pub mod wallet;
 

@@ -3,6 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::filter::{self, PageOf, PageRequest, Sort, Where};
+use super::unnest::{self, column};
 use super::{Db, Tx, copy};
 use crate::domain::charger::LoggedMessage;
 
@@ -35,6 +36,28 @@ pub async fn insert(tx: &mut Tx, rows: &[MessageRow]) -> Result<(), sqlx::Error>
         return Ok(());
     }
     const HEAD: &str = "INSERT INTO ocpp_messages (charge_point_id, direction, message_type, message_id, action, payload, at) ";
+    if let Tx::Postgres(t) = tx {
+        const TYPES: [&str; 7] = [
+            "text",
+            "text",
+            "int4",
+            "text",
+            "text",
+            "text",
+            "timestamptz",
+        ];
+        sqlx::query(unnest::statement(HEAD, &TYPES, ""))
+            .bind(column(rows, |r| &*r.charge_point_id))
+            .bind(column(rows, |r| r.direction))
+            .bind(column(rows, |r| r.message_type))
+            .bind(column(rows, |r| r.message_id.as_deref()))
+            .bind(column(rows, |r| r.action.as_deref()))
+            .bind(column(rows, |r| r.payload.as_str()))
+            .bind(column(rows, |r| r.at))
+            .execute(&mut **t)
+            .await?;
+        return Ok(());
+    }
     crate::execute_values!(tx, HEAD, "", rows, |b, r| {
         b.push_bind(r.charge_point_id.to_string())
             .push_bind(r.direction)

@@ -4,6 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
+use super::unnest::{self, column};
 use super::{Db, Tx};
 use crate::charging::tag::TagHolder;
 use crate::domain::enums::{Currency, SessionStatus, SettledBy};
@@ -245,6 +246,41 @@ pub async fn settle_many(
         "settled_at = v.column12, updated_at = v.column12 FROM ("
     );
     const TAIL: &str = ") AS v WHERE charging_sessions.id = v.column1";
+    if let Some(t) = unnest::worth_joining(tx, settlements.len()) {
+        const TYPES: [&str; 12] = [
+            "int8",
+            "text",
+            "timestamptz",
+            "int8",
+            "int8",
+            "numeric",
+            "text",
+            "text",
+            "text",
+            "int8",
+            "text",
+            "timestamptz",
+        ];
+        let sql = unnest::statement(HEAD, &TYPES, TAIL);
+        let rows = settlements;
+        sqlx::query(sql)
+            .persistent(false)
+            .bind(column(rows, |(id, _)| *id))
+            .bind(column(rows, |(_, s)| s.status.as_str()))
+            .bind(column(rows, |(_, s)| s.end_time))
+            .bind(column(rows, |(_, s)| s.meter_stop_wh))
+            .bind(column(rows, |(_, s)| s.energy_wh))
+            .bind(column(rows, |(_, s)| s.billed_amount.map(Money::decimal)))
+            .bind(column(rows, |(_, s)| s.stop_reason.as_deref()))
+            .bind(column(rows, |(_, s)| s.anomaly.as_deref()))
+            .bind(column(rows, |(_, s)| s.settled_by.as_str()))
+            .bind(column(rows, |(_, s)| s.settled_by_user_id))
+            .bind(column(rows, |(_, s)| s.settle_note.as_deref()))
+            .bind(column(rows, |_| now))
+            .execute(t)
+            .await?;
+        return Ok(());
+    }
     crate::execute_values!(tx, HEAD, TAIL, settlements, |b, row| {
         let (id, s) = row;
         b.push_bind(*id)
@@ -274,17 +310,26 @@ pub async fn lock_points_of(
     const TAIL: &str =
         ") AS v ON charging_points.device_id = v.column1 WHERE charging_points.deleted = FALSE";
     let tail = [TAIL, &tx.row_lock("charging_points")].concat();
-    let rows = crate::fetch_values!(
-        tx,
-        HEAD,
-        &tail,
-        charge_point_ids,
-        (String, i64),
-        true,
-        |b, id| {
-            b.push_bind(*id);
-        }
-    )?;
+    let rows: Vec<(String, i64)> =
+        if let Some(t) = unnest::worth_joining(tx, charge_point_ids.len()) {
+            sqlx::query_as(unnest::statement(HEAD, &["text"], &tail))
+                .persistent(false)
+                .bind(charge_point_ids)
+                .fetch_all(t)
+                .await?
+        } else {
+            crate::fetch_values!(
+                tx,
+                HEAD,
+                &tail,
+                charge_point_ids,
+                (String, i64),
+                true,
+                |b, id| {
+                    b.push_bind(*id);
+                }
+            )?
+        };
     Ok(rows.into_iter().collect())
 }
 
@@ -309,17 +354,26 @@ pub async fn lock_by_transactions(
     );
     const TAIL: &str = ") AS v ON charging_sessions.transaction_id = v.column1";
     let tail = [TAIL, &tx.row_lock("charging_sessions")].concat();
-    let rows = crate::fetch_values!(
-        tx,
-        HEAD,
-        &tail,
-        transaction_ids,
-        OfTransaction,
-        true,
-        |b, id| {
-            b.push_bind(*id);
-        }
-    )?;
+    let rows: Vec<OfTransaction> = if let Some(t) = unnest::worth_joining(tx, transaction_ids.len())
+    {
+        sqlx::query_as(unnest::statement(HEAD, &["int8"], &tail))
+            .persistent(false)
+            .bind(transaction_ids)
+            .fetch_all(t)
+            .await?
+    } else {
+        crate::fetch_values!(
+            tx,
+            HEAD,
+            &tail,
+            transaction_ids,
+            OfTransaction,
+            true,
+            |b, id| {
+                b.push_bind(*id);
+            }
+        )?
+    };
     Ok(rows
         .into_iter()
         .map(|r| (r.transaction_id, r.session))

@@ -8,6 +8,7 @@
 use chrono::{DateTime, Utc};
 
 use super::filter::{self, PageOf, PageRequest, Sort, Where};
+use super::unnest::{self, column};
 use super::{Db, Tx, copy};
 use crate::domain::customer::{WalletTransaction, wallet_ceiling, wallet_floor};
 use crate::domain::enums::WalletTransactionType;
@@ -159,9 +160,20 @@ pub async fn apply_many(
     const SET_HEAD: &str =
         "UPDATE customers SET wallet_balance = v.column2, updated_at = v.column3 FROM (";
     const SET_TAIL: &str = ") AS v WHERE customers.id = v.column1";
-    crate::execute_values!(tx, SET_HEAD, SET_TAIL, changed, |b, c| {
-        b.push_bind(c.0).push_bind(c.1).push_bind(now);
-    })?;
+    if let Some(t) = unnest::worth_joining(tx, changed.len()) {
+        let sql = unnest::statement(SET_HEAD, &["int8", "numeric", "timestamptz"], SET_TAIL);
+        sqlx::query(sql)
+            .persistent(false)
+            .bind(column(&changed, |c| c.0))
+            .bind(column(&changed, |c| c.1.decimal()))
+            .bind(column(&changed, |_| now))
+            .execute(t)
+            .await?;
+    } else {
+        crate::execute_values!(tx, SET_HEAD, SET_TAIL, changed, |b, c| {
+            b.push_bind(c.0).push_bind(c.1).push_bind(now);
+        })?;
+    }
     const LEDGER: &str = "wallet_transactions (customer_id, transaction_type, amount, balance, description, reference_id, created_at)";
     if let Some(t) = copy::worth_copying(tx, ledger.len()) {
         let statement = ["COPY ", LEDGER, " FROM STDIN"].concat();
@@ -200,9 +212,17 @@ async fn lock_balances(
     const HEAD: &str = "SELECT customers.id, customers.wallet_balance FROM customers JOIN (";
     const TAIL: &str = ") AS v ON customers.id = v.column1 WHERE customers.deleted = FALSE";
     let tail = [TAIL, &tx.row_lock("customers")].concat();
-    let rows = crate::fetch_values!(tx, HEAD, &tail, customers, (i64, Money), true, |b, id| {
-        b.push_bind(*id);
-    })?;
+    let rows: Vec<(i64, Money)> = if let Some(t) = unnest::worth_joining(tx, customers.len()) {
+        sqlx::query_as(unnest::statement(HEAD, &["int8"], &tail))
+            .persistent(false)
+            .bind(customers)
+            .fetch_all(t)
+            .await?
+    } else {
+        crate::fetch_values!(tx, HEAD, &tail, customers, (i64, Money), true, |b, id| {
+            b.push_bind(*id);
+        })?
+    };
     Ok(rows.into_iter().collect())
 }
 
