@@ -222,6 +222,31 @@ macro_rules! fetch_values {
     };
 }
 
+/// The rows of `$head (keys) $tail` for `$keys`, a slice of distinct keys the statement joins as
+/// `v.column1`, of PostgreSQL type `$key_type`: a batch's row locks by point, transaction or
+/// customer. On PostgreSQL above [`ROWS_PER_STATEMENT`] keys the keys go as one array (see
+/// [`unnest`]: planned each time, never kept prepared), otherwise as `VALUES` lists.
+#[macro_export]
+macro_rules! fetch_by_keys {
+    ($tx:expr, $head:expr, $tail:expr, $key_type:literal, $keys:expr, $row:ty) => {
+        async {
+            let keys = $keys;
+            if let Some(conn) = $crate::db::unnest::worth_joining(&mut *$tx, keys.len()) {
+                sqlx::query_as::<_, $row>($crate::db::unnest::statement($head, &[$key_type], $tail))
+                    .persistent(false)
+                    .bind(keys)
+                    .fetch_all(conn)
+                    .await
+            } else {
+                $crate::fetch_values!($tx, $head, $tail, keys, $row, true, |b, key| {
+                    b.push_bind(*key);
+                })
+            }
+        }
+        .await
+    };
+}
+
 /// What a database error means for whoever asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Failure {

@@ -311,25 +311,7 @@ pub async fn lock_points_of(
         ") AS v ON charging_points.device_id = v.column1 WHERE charging_points.deleted = FALSE";
     let tail = [TAIL, &tx.row_lock("charging_points")].concat();
     let rows: Vec<(String, i64)> =
-        if let Some(t) = unnest::worth_joining(tx, charge_point_ids.len()) {
-            sqlx::query_as(unnest::statement(HEAD, &["text"], &tail))
-                .persistent(false)
-                .bind(charge_point_ids)
-                .fetch_all(t)
-                .await?
-        } else {
-            crate::fetch_values!(
-                tx,
-                HEAD,
-                &tail,
-                charge_point_ids,
-                (String, i64),
-                true,
-                |b, id| {
-                    b.push_bind(*id);
-                }
-            )?
-        };
+        crate::fetch_by_keys!(tx, HEAD, &tail, "text", charge_point_ids, (String, i64))?;
     Ok(rows.into_iter().collect())
 }
 
@@ -354,26 +336,8 @@ pub async fn lock_by_transactions(
     );
     const TAIL: &str = ") AS v ON charging_sessions.transaction_id = v.column1";
     let tail = [TAIL, &tx.row_lock("charging_sessions")].concat();
-    let rows: Vec<OfTransaction> = if let Some(t) = unnest::worth_joining(tx, transaction_ids.len())
-    {
-        sqlx::query_as(unnest::statement(HEAD, &["int8"], &tail))
-            .persistent(false)
-            .bind(transaction_ids)
-            .fetch_all(t)
-            .await?
-    } else {
-        crate::fetch_values!(
-            tx,
-            HEAD,
-            &tail,
-            transaction_ids,
-            OfTransaction,
-            true,
-            |b, id| {
-                b.push_bind(*id);
-            }
-        )?
-    };
+    let rows: Vec<OfTransaction> =
+        crate::fetch_by_keys!(tx, HEAD, &tail, "int8", transaction_ids, OfTransaction)?;
     Ok(rows
         .into_iter()
         .map(|r| (r.transaction_id, r.session))

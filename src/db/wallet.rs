@@ -212,17 +212,8 @@ async fn lock_balances(
     const HEAD: &str = "SELECT customers.id, customers.wallet_balance FROM customers JOIN (";
     const TAIL: &str = ") AS v ON customers.id = v.column1 WHERE customers.deleted = FALSE";
     let tail = [TAIL, &tx.row_lock("customers")].concat();
-    let rows: Vec<(i64, Money)> = if let Some(t) = unnest::worth_joining(tx, customers.len()) {
-        sqlx::query_as(unnest::statement(HEAD, &["int8"], &tail))
-            .persistent(false)
-            .bind(customers)
-            .fetch_all(t)
-            .await?
-    } else {
-        crate::fetch_values!(tx, HEAD, &tail, customers, (i64, Money), true, |b, id| {
-            b.push_bind(*id);
-        })?
-    };
+    let rows: Vec<(i64, Money)> =
+        crate::fetch_by_keys!(tx, HEAD, &tail, "int8", customers, (i64, Money))?;
     Ok(rows.into_iter().collect())
 }
 
