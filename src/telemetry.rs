@@ -124,6 +124,10 @@ fn describe() {
     );
     describe_gauge!("charging_sessions_active", "Sessions now Active");
     describe_gauge!(
+        "sqlite_heap_bytes",
+        "Bytes SQLite's connections hold on the heap (page caches, statements; SQLite only)"
+    );
+    describe_gauge!(
         "events_subscribers",
         "Subscribers of the live event stream (GET /api/cms/events) on this node"
     );
@@ -201,10 +205,13 @@ pub async fn render(State(state): State<AppState>) -> Response {
 
 fn pool_gauges(db: &Db) {
     let (size, idle) = match db {
-        Db::Sqlite { read, write, .. } => (
-            read.size() + write.size(),
-            read.num_idle() + write.num_idle(),
-        ),
+        Db::Sqlite { read, write, .. } => {
+            metrics::gauge!("sqlite_heap_bytes").set(crate::db::sqlite_heap_bytes() as f64);
+            (
+                read.size() + write.size(),
+                read.num_idle() + write.num_idle(),
+            )
+        }
         Db::Postgres(pool) => (pool.size(), pool.num_idle()),
     };
     let idle = u32::try_from(idle).unwrap_or(u32::MAX);

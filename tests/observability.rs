@@ -106,6 +106,14 @@ async fn metrics_move_with_a_simulated_session(backend: Backend) {
     assert!(after.contains("db_pool_connections{state=\"idle\"}"));
     assert!(after.contains("charging_sessions_active"));
     assert!(after.contains("ocpp_connected_chargers"));
+    // On SQLite, its share of the server's memory: by now its caches hold the schema at least;
+    // and all of its heap, every connection's, is under one budget.
+    if matches!(backend, Backend::Sqlite) {
+        assert!(series(&after, "sqlite_heap_bytes", &[]) > 0.0);
+        let limit: i64 = evcms::on_read!(&app.db, pool => sqlx::query_scalar("PRAGMA soft_heap_limit").fetch_one(pool).await)
+            .expect("soft_heap_limit");
+        assert_eq!(limit, 64 * 1024 * 1024);
+    }
     // No charger or session id in any label.
     assert!(!after.contains(&site.device_id));
 }

@@ -120,6 +120,24 @@ async fn warn_if_autovacuum_is_off(pool: &PgPool) {
 const SQLITE_WRITER_WAIT: Duration = Duration::from_secs(30);
 /// The SQLite writer's page cache, in KiB.
 const WRITER_CACHE_KIB: u32 = 64 * 1024;
+/// All that SQLite may hold on the heap in this process, every connection's page cache with
+/// their statements and schemas, in bytes: past it SQLite reuses pages of a cache instead of
+/// growing it (a soft limit, process-wide). Without one budget the caches filled to their own
+/// limits (the writer's 64 MiB, 2 MiB for each reader) only when the load first reached them. In
+/// the one-hour soak SQLite held 58 to 72 MB for 45 minutes, then 91 MB from one minute to the
+/// next, when a slower machine kept every reader busy at once, and the server's memory stepped
+/// up with it (`sqlite_heap_bytes` in `metrics.log`). With the budget the caches reach their
+/// ceiling within the first minutes of load and stay there.
+const SQLITE_HEAP_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Bytes SQLite holds on the heap now, for every SQLite connection of this process together: page
+/// caches, prepared statements, schemas. Zero when no SQLite database is open. Exported as a
+/// gauge so a memory graph tells SQLite's share from the rest of the server's.
+pub fn sqlite_heap_bytes() -> i64 {
+    // SAFETY: sqlite3_memory_used takes no argument and reads SQLite's global memory statistics
+    // under SQLite's own mutex; it may be called from any thread, before or after any open.
+    unsafe { libsqlite3_sys::sqlite3_memory_used() }
+}
 
 /// Ids bound in one `IN (...)` list: far below SQLite's and PostgreSQL's parameter limits.
 const IDS_PER_STATEMENT: usize = 500;
@@ -438,6 +456,7 @@ impl Db {
         // It fills only as pages are used.
         let writer_options = options
             .clone()
+            .pragma("soft_heap_limit", SQLITE_HEAP_LIMIT_BYTES.to_string())
             .pragma("cache_size", format!("-{WRITER_CACHE_KIB}"))
             .pragma(
                 "wal_autocheckpoint",
@@ -445,8 +464,16 @@ impl Db {
             )
             // After a storm has grown the WAL, it is cut back to this size once checkpointed.
             .pragma("journal_size_limit", (64 * 1024 * 1024).to_string());
+        // sqlx by default replaces a connection after 30 minutes, and an idle one after 10:
+        // that refreshes a network server's session, but an SQLite connection lives in this
+        // process and has nothing to refresh. Replacing the writer threw its page cache away and
+        // built it again, in glibc's arenas (see `limit_malloc_arenas` in main.rs), which keep
+        // what a thread freed: in the one-hour soak the server's memory dipped at minute 30 and
+        // then grew past where it had been. So SQLite's connections are kept for the pool's life.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .max_lifetime(None)
+            .idle_timeout(None)
             .acquire_timeout(SQLITE_WRITER_WAIT.max(settings.acquire_timeout))
             // Waiting for the one writer is how SQLite writes queue here, not a symptom: warn only
             // when a wait is long enough to matter.
@@ -458,8 +485,11 @@ impl Db {
         let (read, checkpoints) = if in_memory {
             (write.clone(), None)
         } else {
+            // Readers: an idle one may still close (its cache goes with it), but none is replaced
+            // only for its age.
             let read = SqlitePoolOptions::new()
                 .max_connections(settings.max_connections.max(1))
+                .max_lifetime(None)
                 .acquire_timeout(settings.acquire_timeout)
                 .connect_with(options.clone().read_only(true))
                 .await
