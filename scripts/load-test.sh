@@ -17,13 +17,14 @@
 # Each run starts from a copy of a template database holding $POINTS charging points (device ids
 # LOAD-00000...) and $CUSTOMERS customers with id tags LOAD-TAG{n} and wallet credit, made once
 # through the REST API (scripts/load-setup.py). Output: $OUT (default /tmp/load/run-...), with
-# server.log (stderr), sim.log, monitor.log (CPU/RSS every 5 s) and check.log (SQL checks).
+# server.log (stderr), sim.log, monitor.log (CPU/RSS every 5 s), metrics.log (SQLite's heap and
+# the pool from /metrics, every minute) and check.log (SQL checks).
 #
 # NODES=N (PostgreSQL only) runs N evcms nodes on one database, on ports PORT, PORT+1...
 # (EVCMS_NODE_ID node-1...), and one simulator per node holding an equal share of the chargers
 # (--first splits the numbering); CPU, RSS and open files in monitor.log are the nodes' sums.
 #
-# Environment: POINTS (19000), CUSTOMERS (5000), PG (postgres://postgres@127.0.0.1:5432), PGDB (evcms_load:
+# Environment: POINTS (19000), CUSTOMERS (5000), CREDIT (each customer's wallet credit, 10000), PG (postgres://postgres@127.0.0.1:5432), PGDB (evcms_load:
 # the run's database; give two runs at once different ones, and different PORTs),
 # SIM (load|storm), SERVER_ENV (extra VAR=value settings for the server), RUST_LOG (warn), PERF ("START_S LEN_S":
 # perf record the server from START_S after the simulator starts, for LEN_S; top symbols in
@@ -39,6 +40,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$root/target/release
 points=${POINTS:-19000}
 customers=${CUSTOMERS:-5000}
+# Enough for a session of a whole hour at the simulator's power: with 1,000 every wallet ran dry
+# at minute 45 of a soak, and the balance guard stopped 19,000 sessions at once (a storm in the
+# middle of what should be steady load).
+credit=${CREDIT:-10000}
 pg=${PG:-postgres://postgres@127.0.0.1:5432}
 password='Load-test Passphrase 1'
 port=${PORT:-8080}
@@ -92,7 +97,7 @@ start_bare() { # logfile
     exit 1
 }
 
-tpl_name=tpl-$points-$customers
+tpl_name=tpl-$points-$customers-$credit
 if [[ $db == bare ]]; then
     url=none
 elif [[ $db == sqlite ]]; then
@@ -102,7 +107,7 @@ elif [[ $db == sqlite ]]; then
         rm -f "$tpl" "$tpl-wal" "$tpl-shm"
         start_server "sqlite://$tpl?mode=rwc" "$base/$tpl_name-sqlite.log"
         python3 "$root/scripts/load-setup.py" --url "http://127.0.0.1:$port" --password "$password" \
-            --chargers "$points" --customers "$customers"
+            --chargers "$points" --customers "$customers" --credit "$credit"
         stop_server
         sqlite3 "$tpl" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null
     fi
@@ -118,7 +123,7 @@ else
         psql "$pg/postgres" -qc "create database $tpl"
         start_server "$pg/$tpl" "$base/$tpl_name-postgres.log"
         python3 "$root/scripts/load-setup.py" --url "http://127.0.0.1:$port" --password "$password" \
-            --chargers "$points" --customers "$customers"
+            --chargers "$points" --customers "$customers" --credit "$credit"
         stop_server
     fi
     psql "$pg/postgres" -qc "drop database if exists $run_db with (force)"
@@ -154,6 +159,17 @@ server_pids=$(
 )
 python3 "$root/scripts/load-monitor.py" "$server_pids" "$out/sim.pid" "$out/stop" 5 "${pg_args[@]}" >"$out/monitor.log" &
 monitor=$!
+# Beside the RSS in monitor.log, the server's own view once a minute (SQLite's heap, the pool).
+scraper=
+if [[ $db != bare ]] && ((nodes == 1)); then
+    while sleep 60; do
+        printf '%s ' "$(date +%T)"
+        curl -s "http://127.0.0.1:$port/metrics" |
+            grep -E '^(sqlite_heap_bytes|sqlite_wal_frames|db_pool_connections)' | tr '\n' ' '
+        echo
+    done >"$out/metrics.log" 2>/dev/null &
+    scraper=$!
+fi
 
 echo "server: DATABASE_URL=$url EVCMS_BIND=127.0.0.1:$port RUST_LOG=${RUST_LOG:-warn} ${SERVER_ENV:-} $bin/evcms" | tee -a "$out/info.txt"
 sims=()
@@ -191,6 +207,7 @@ for pid in "${servers[@]}"; do
     grep -E 'VmRSS|VmHWM' "/proc/$pid/status" | tee -a "$out/info.txt"
 done
 touch "$out/stop"
+[[ -n $scraper ]] && { kill "$scraper" 2>/dev/null || true; }
 wait "$monitor" || true
 
 [[ $db != bare ]] && python3 "$root/scripts/load-check.py" "$url" --interval-s "$interval" | tee "$out/check.log"
