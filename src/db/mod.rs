@@ -118,7 +118,8 @@ async fn warn_if_autovacuum_is_off(pool: &PgPool) {
 
 /// How long a write waits for SQLite's one writer connection: writes queue there by design.
 const SQLITE_WRITER_WAIT: Duration = Duration::from_secs(30);
-/// The SQLite writer's page cache, in KiB.
+/// The SQLite writer's page cache, in KiB: a limit it reaches only while the readers' caches leave
+/// room in [`SQLITE_HEAP_LIMIT_BYTES`], which all of SQLite's caches share.
 const WRITER_CACHE_KIB: u32 = 64 * 1024;
 /// All that SQLite may hold on the heap in this process, every connection's page cache with
 /// their statements and schemas, in bytes: past it SQLite reuses pages of a cache instead of
