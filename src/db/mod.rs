@@ -126,8 +126,8 @@ const WRITER_CACHE_KIB: u32 = 64 * 1024;
 /// growing it (a soft limit, process-wide). Without one budget the caches filled to their own
 /// limits (the writer's 64 MiB, 2 MiB for each reader) only when the load first reached them. In
 /// the one-hour soak SQLite held 58 to 72 MB for 45 minutes, then 91 MB from one minute to the
-/// next, when a slower machine kept every reader busy at once, and the server's memory stepped
-/// up with it (`sqlite_heap_bytes` in `metrics.log`). With the budget the caches reach their
+/// next, when a burst of 19,000 balance-guard stops kept every reader busy at once, and the
+/// server's memory stepped up with it (`sqlite_heap_bytes` in `metrics.log`). With the budget the caches reach their
 /// ceiling within the first minutes of load and stay there.
 const SQLITE_HEAP_LIMIT_BYTES: u64 = 64 * 1024 * 1024;
 
@@ -470,7 +470,7 @@ impl Db {
         // process and has nothing to refresh. Replacing the writer threw its page cache away and
         // built it again, in glibc's arenas (see `limit_malloc_arenas` in main.rs), which keep
         // what a thread freed: in the one-hour soak the server's memory dipped at minute 30 and
-        // then grew past where it had been. So SQLite's connections are kept for the pool's life.
+        // then refilled. So SQLite's connections are kept for the pool's life.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
             .max_lifetime(None)
