@@ -4,6 +4,7 @@
 //! serves until shut down. `main.rs` and the integration tests start evcms through exactly these
 //! two calls.
 
+pub mod accept;
 pub mod api;
 pub mod auth;
 pub mod charging;
@@ -196,16 +197,19 @@ impl App {
         let service = self
             .router
             .into_make_service_with_connect_info::<SocketAddr>();
+        // `tap_io` with nothing to do: axum gives the peer's address (ConnectInfo) to listeners
+        // of its own and to tapped ones.
+        use axum::serve::ListenerExt;
         match self.tls {
             Some(tls) => {
-                use axum::serve::ListenerExt;
                 let listener = auth::tls::TlsListener::new(self.listener, tls)?.tap_io(|_| ());
                 axum::serve(listener, service)
                     .with_graceful_shutdown(shutdown)
                     .await?
             }
             None => {
-                axum::serve(self.listener, service)
+                let listener = accept::Acceptor::new(self.listener).tap_io(|_| ());
+                axum::serve(listener, service)
                     .with_graceful_shutdown(shutdown)
                     .await?
             }

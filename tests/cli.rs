@@ -349,3 +349,96 @@ fn users_are_managed_from_the_command_line() {
     assert_eq!(login_status(&addr, "gen@example.com", &generated), 200);
     stop(child);
 }
+
+/// Sends `GET /metrics` on a kept-alive connection and reads the answer (see [`read_answer`]).
+fn get_metrics(stream: &mut std::net::TcpStream, wait: Duration) -> Option<(String, String)> {
+    use std::io::Write;
+    write!(stream, "GET /metrics HTTP/1.1\r\nHost: evcms\r\n\r\n").unwrap();
+    read_answer(stream, wait)
+}
+
+/// One HTTP response: its status line and body, or None when none came within `wait` (the
+/// connection is still in the listen queue) or the server closed the connection.
+fn read_answer(stream: &mut std::net::TcpStream, wait: Duration) -> Option<(String, String)> {
+    use std::io::Read;
+    stream.set_read_timeout(Some(wait)).unwrap();
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 16384];
+    loop {
+        let n = stream.read(&mut chunk).ok().filter(|n| *n > 0)?;
+        answer.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&answer);
+        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+            continue;
+        };
+        let length: usize = head
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("content-length:")
+                    .and_then(|v| v.trim().parse().ok())
+            })
+            .expect("a content-length");
+        if body.len() >= length {
+            return Some((head.lines().next().unwrap().to_owned(), body.to_owned()));
+        }
+    }
+}
+
+/// Kills the server when a test ends, passed or failed: a server held at its open-files limit
+/// may not get as far as a graceful stop.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A reconnect storm can use up the server's open-files limit for a moment: accepting then fails
+/// until old sockets close. The server must wait that out, serve the connections that queued
+/// meanwhile, and count the failed accepts.
+#[test]
+fn a_server_out_of_open_files_serves_the_queued_connections_once_files_are_free() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, addr, child) = start_server(dir.path());
+    let server = KillOnDrop(child);
+    let pid = server.0.id().to_string();
+    // Leave the server room for a few connections only.
+    let open = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
+    let limit = open + 3;
+    let limited = Command::new("prlimit")
+        .args(["--pid", &pid, &format!("--nofile={limit}:{limit}")])
+        .status()
+        .unwrap();
+    assert!(limited.success());
+
+    let mut served = Vec::new();
+    let mut waiting = loop {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        match get_metrics(&mut stream, Duration::from_secs(2)) {
+            Some((status, _)) => {
+                assert!(status.contains(" 200 "), "{status}");
+                served.push(stream);
+                assert!(served.len() <= limit, "the limit never took effect");
+            }
+            None => break stream,
+        }
+    };
+    assert!(!served.is_empty(), "not even one connection was served");
+
+    // Files come free: the queued connection is accepted and answered.
+    drop(served);
+    let (status, metrics) = read_answer(&mut waiting, Duration::from_secs(20))
+        .expect("the queued connection is answered");
+    assert!(status.contains(" 200 "), "{status}");
+    let failures: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("accept_errors_total "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or_else(|| panic!("the failed accepts are not counted:\n{metrics}"));
+    assert!(failures > 0, "{metrics}");
+}

@@ -73,17 +73,10 @@ impl TlsListener {
         let local_addr = listener.local_addr()?;
         let (tx, ready) = mpsc::channel(64);
         let acceptor = TlsAcceptor::from(config);
+        let mut tcp_acceptor = crate::accept::Acceptor::new(listener);
         let acceptor_task = tokio::spawn(async move {
             loop {
-                let (tcp, remote) = match listener.accept().await {
-                    Ok(accepted) => accepted,
-                    Err(err) => {
-                        // Out of file descriptors and the like: back off rather than spin.
-                        tracing::warn!(%err, "cannot accept a connection");
-                        tokio::time::sleep(Duration::from_millis(100)).await;
-                        continue;
-                    }
-                };
+                let (tcp, remote) = tcp_acceptor.accept().await;
                 if tx.is_closed() {
                     return;
                 }
