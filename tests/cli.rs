@@ -154,7 +154,37 @@ fn sigterm_stops_the_server_gracefully() {
 /// Starts the server on the SQLite file in `dir` and gives its log lines up to the listening line,
 /// the address, and the child (to stop).
 fn start_server(dir: &std::path::Path) -> (Vec<String>, String, std::process::Child) {
-    let mut child = evcms()
+    start_server_as(evcms(), dir)
+}
+
+/// [`start_server`] under an open-files limit of `files` (soft and hard: the server cannot raise it).
+fn start_server_limited(
+    dir: &std::path::Path,
+    files: u64,
+) -> (Vec<String>, String, std::process::Child) {
+    let server = evcms();
+    let mut limited = Command::new("prlimit");
+    limited
+        .arg(format!("--nofile={files}:{files}"))
+        .arg(server.get_program())
+        .envs(
+            server
+                .get_envs()
+                .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
+        );
+    for (k, v) in server.get_envs() {
+        if v.is_none() {
+            limited.env_remove(k);
+        }
+    }
+    start_server_as(limited, dir)
+}
+
+fn start_server_as(
+    mut command: Command,
+    dir: &std::path::Path,
+) -> (Vec<String>, String, std::process::Child) {
+    let mut child = command
         .env(
             "DATABASE_URL",
             format!("sqlite://{}?mode=rwc", dir.join("evcms.db").display()),
@@ -441,4 +471,48 @@ fn a_server_out_of_open_files_serves_the_queued_connections_once_files_are_free(
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("the failed accepts are not counted:\n{metrics}"));
     assert!(failures > 0, "{metrics}");
+}
+
+/// With every connection slot taken, a new connection waits in the listen queue, leaving the
+/// files that are left to the database, and is served as soon as an older connection closes.
+#[test]
+fn connections_beyond_the_budget_wait_for_a_free_slot() {
+    const FILES: u64 = 600;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, addr, child) = start_server_limited(dir.path(), FILES);
+    let _server = KillOnDrop(child);
+    let budget = evcms::accept::connection_budget(FILES);
+    assert!(
+        budget < 500,
+        "the limit leaves room for the database: {budget}"
+    );
+
+    let mut served = Vec::with_capacity(budget);
+    for _ in 0..budget {
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        let (status, _) = get_metrics(&mut stream, Duration::from_secs(10))
+            .expect("a connection within the budget is served");
+        assert!(status.contains(" 200 "), "{status}");
+        served.push(stream);
+    }
+    let mut waiting = std::net::TcpStream::connect(&addr).unwrap();
+    assert!(
+        get_metrics(&mut waiting, Duration::from_secs(2)).is_none(),
+        "a connection beyond the budget of {budget} was served"
+    );
+
+    served.pop();
+    let (status, metrics) = read_answer(&mut waiting, Duration::from_secs(20))
+        .expect("the waiting connection is served once a slot is free");
+    assert!(status.contains(" 200 "), "{status}");
+    let counted = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0)
+    };
+    assert!(counted("accept_budget_waits_total ") > 0, "{metrics}");
+    // The files beyond the budget stayed free: accepting never failed for want of one.
+    assert_eq!(counted("accept_errors_total "), 0, "{metrics}");
 }

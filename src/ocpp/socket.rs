@@ -207,6 +207,10 @@ async fn serve(
             }
         }
     };
+    // Its file and its connection slot go back now, not after the disconnection is committed:
+    // in a reconnect storm the old sockets would otherwise crowd out the new ones (see
+    // `crate::accept`).
+    drop(socket);
     // A connection replaced by a newer one leaves the charger's state to its successor; at
     // shutdown, the hub records every disconnection at once. The disconnection is recorded before
     // the registry forgets it.
