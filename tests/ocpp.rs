@@ -28,6 +28,7 @@ both_databases!(
     bad_frames_get_the_right_call_error_and_the_connection_stays_up,
     charger_quirks_are_accepted,
     a_new_connection_replaces_the_old_one,
+    a_charger_whose_network_drops_is_recorded_disconnected,
     the_handshake_requires_the_ocpp_subprotocol_and_a_usable_id,
     an_oversized_frame_closes_the_connection_with_1009,
     concurrent_sessions_on_many_chargers_are_each_billed_once,
@@ -690,6 +691,34 @@ async fn a_new_connection_replaces_the_old_one(backend: Backend) {
         matches!(connected.as_deref(), Some("1" | "true")),
         "{connected:?}"
     );
+    assert!(app.ocpp_connected(&site.device_id));
+}
+
+/// A charger that vanishes without a close frame (its network dropped) is no error of ours: the
+/// connection ends, its file is freed and the charger is recorded disconnected.
+async fn a_charger_whose_network_drops_is_recorded_disconnected(backend: Backend) {
+    let Some(app) = TestApp::spawn(backend).await else {
+        return;
+    };
+    let site = app.site("100.00").await;
+    let mut cp = booted(&app, &site).await;
+    cp.heartbeat().await.unwrap();
+    assert!(app.ocpp_connected(&site.device_id));
+    drop(cp);
+    let disconnected = app
+        .eventually_scalar(
+            "SELECT CAST(connected AS TEXT) FROM chargers WHERE charge_point_id = $1",
+            &site.device_id,
+            |v| matches!(v, Some("0" | "false")),
+        )
+        .await;
+    assert!(
+        disconnected.is_some(),
+        "the dropped charger is still listed connected"
+    );
+    // It comes back as if nothing happened.
+    let mut cp = booted(&app, &site).await;
+    cp.heartbeat().await.unwrap();
     assert!(app.ocpp_connected(&site.device_id));
 }
 
