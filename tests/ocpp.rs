@@ -40,6 +40,18 @@ both_databases!(
     a_stop_with_transaction_id_minus_one_settles_the_tags_open_session,
 );
 
+/// Whether the charger's row comes to say disconnected (the disconnection is committed by the
+/// batch writer, a moment after the connection ends).
+async fn recorded_disconnected(app: &TestApp, charge_point_id: &str) -> bool {
+    app.eventually_scalar(
+        "SELECT CAST(connected AS TEXT) FROM chargers WHERE charge_point_id = $1",
+        charge_point_id,
+        |v| matches!(v, Some("0" | "false")),
+    )
+    .await
+    .is_some()
+}
+
 /// A charger of `site`, connected and booted.
 async fn booted(app: &TestApp, site: &common::ocpp::Site) -> Charger {
     let mut charger = app.charger(&site.device_id).await;
@@ -547,14 +559,7 @@ async fn boot_data_and_other_notifications_are_stored(backend: Backend) {
     );
 
     cp.close().await.unwrap();
-    let disconnected = app
-        .eventually_scalar(
-            "SELECT CAST(connected AS TEXT) FROM chargers WHERE charge_point_id = $1",
-            &site.device_id,
-            |v| matches!(v, Some("0" | "false")),
-        )
-        .await;
-    assert!(disconnected.is_some());
+    assert!(recorded_disconnected(&app, &site.device_id).await);
 }
 
 async fn bad_frames_get_the_right_call_error_and_the_connection_stays_up(backend: Backend) {
@@ -705,15 +710,8 @@ async fn a_charger_whose_network_drops_is_recorded_disconnected(backend: Backend
     cp.heartbeat().await.unwrap();
     assert!(app.ocpp_connected(&site.device_id));
     drop(cp);
-    let disconnected = app
-        .eventually_scalar(
-            "SELECT CAST(connected AS TEXT) FROM chargers WHERE charge_point_id = $1",
-            &site.device_id,
-            |v| matches!(v, Some("0" | "false")),
-        )
-        .await;
     assert!(
-        disconnected.is_some(),
+        recorded_disconnected(&app, &site.device_id).await,
         "the dropped charger is still listed connected"
     );
     // It comes back as if nothing happened.
