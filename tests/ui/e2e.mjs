@@ -761,7 +761,14 @@ async function liveConsole({ base, getJson, postJson, custId, S, T }) {
   const about = await evalJs(`return ${text('[aria-labelledby="ch-about"]')};`);
   check('charger page: connection, boot data and the adopting point', about.includes('Connected since') && about.includes('Accepted') && about.includes('MM-DC60-2C') && about.includes('E2E Sim Bay'), about);
   const result = text('.command-result');
-  // The charger's conversation with evcms, from its page.
+  // The charger's conversation with evcms, from its page. The log is written in batches about
+  // once a second (it never holds up a charger), so on a quick run the charger's first frames
+  // may not be stored yet when its page opens: wait for them, as an operator would reopen it.
+  const logged = Date.now() + WAIT_MS;
+  while (!(await getJson(`/chargers/${SIM}/messages?action=BootNotification`)).body?.data?.length) {
+    if (Date.now() > logged) throw new Error('the charger\'s BootNotification never reached the message log');
+    await sleep(100);
+  }
   await click('button', 'OCPP message log…');
   await waitFor(`document.querySelector('dialog[open] .results')?.getAttribute('aria-busy') === 'false' && ${text('dialog[open] .results tbody')}.includes('BootNotification')`, 'the message log from the charger page');
   const frames = await evalJs(`return [...document.querySelectorAll('dialog[open] .results tbody tr')].map((r) => r.textContent).join(' ');`);
