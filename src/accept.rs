@@ -28,7 +28,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 /// How long to wait after an accept failed for want of a resource (files, memory).
-pub const RETRY_AFTER: Duration = Duration::from_millis(20);
+const RETRY_AFTER: Duration = Duration::from_millis(20);
 /// At most one warning this often while a shortage lasts; the counter counts every failure.
 const WARN_EVERY: Duration = Duration::from_secs(5);
 /// Files kept back from connections: a database pool (SQLite holds three files per connection,
@@ -65,19 +65,11 @@ impl Acceptor {
             budget,
             "accepting at most {budget} connections at once (open-files limit {limit})"
         );
-        Self::with_budget(listener, budget)
-    }
-
-    pub fn with_budget(listener: TcpListener, budget: usize) -> Self {
         Self {
             listener,
             slots: Arc::new(Semaphore::new(budget.min(Semaphore::MAX_PERMITS))),
             last_warned: None,
         }
-    }
-
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.listener.local_addr()
     }
 
     /// The next connection, once there is room for it. Errors are never returned: a connection
@@ -140,7 +132,7 @@ impl Listener for Acceptor {
     }
 
     fn local_addr(&self) -> io::Result<Self::Addr> {
-        Acceptor::local_addr(self)
+        self.listener.local_addr()
     }
 }
 
